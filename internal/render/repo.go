@@ -1,0 +1,120 @@
+package render
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"sync/atomic"
+)
+
+// ErrTooLarge is returned (wrapped) when a render would read more than its byte cap.
+var ErrTooLarge = errors.New("input too large")
+
+// Repo gives contained, size-bounded read access to a checked-out repository.
+// All names are slash-separated and relative to the repository root. Reads
+// go through an os.Root, so neither "../" nor a symlink can leave the
+// repository; the total bytes read are capped so a huge file fails fast.
+// A Repo is safe for concurrent use.
+type Repo struct {
+	dir  string
+	root *os.Root
+	max  int64
+	used atomic.Int64
+}
+
+// OpenRepo opens dir for reading with a cap of maxBytes (0: DefaultMaxBytes).
+func OpenRepo(dir string, maxBytes int64) (*Repo, error) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open repository: %w", err)
+	}
+	return &Repo{dir: dir, root: root, max: maxBytes}, nil
+}
+
+// Close releases the repository handle.
+func (r *Repo) Close() error { return r.root.Close() }
+
+// Dir is the repository's directory on disk.
+func (r *Repo) Dir() string { return r.dir }
+
+// FS is a read-only fs.FS view of the repository, contained like ReadFile
+// but not counted against the byte cap (use ReadFile for contents).
+func (r *Repo) FS() fs.FS { return r.root.FS() }
+
+// Clean validates a repository-relative name and returns its clean form
+// ("." for the root). Absolute names and names that climb out are errors.
+func Clean(name string) (string, error) {
+	if name == "" {
+		return ".", nil
+	}
+	if strings.HasPrefix(name, "/") {
+		return "", fmt.Errorf("path %q: must be relative to the repository", name)
+	}
+	c := path.Clean(name)
+	if c == ".." || strings.HasPrefix(c, "../") {
+		return "", fmt.Errorf("path %q: leads outside the repository", name)
+	}
+	return c, nil
+}
+
+// ReadFile reads a file inside the repository, counting its size against
+// the cap. A path or symlink that leaves the repository is an error naming
+// the file.
+func (r *Repo) ReadFile(name string) ([]byte, error) {
+	c, err := Clean(name)
+	if err != nil {
+		return nil, &Error{File: name, Err: err}
+	}
+	f, err := r.root.Open(c)
+	if err != nil {
+		return nil, &Error{File: c, Err: containErr(err)}
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, &Error{File: c, Err: err}
+	}
+	if st.IsDir() {
+		return nil, &Error{File: c, Err: errors.New("is a directory")}
+	}
+	left := r.max - r.used.Load()
+	// Read at most one byte more than is left, so an oversized file is
+	// detected without reading it whole.
+	data, err := io.ReadAll(io.LimitReader(f, left+1))
+	if err != nil {
+		return nil, &Error{File: c, Err: err}
+	}
+	if r.used.Add(int64(len(data))) > r.max {
+		return nil, &Error{File: c, Err: fmt.Errorf("%w: the render read more than %d bytes (raise the limit with maxBytes)", ErrTooLarge, r.max)}
+	}
+	return data, nil
+}
+
+// Stat returns file info for a name inside the repository (following
+// symlinks that stay inside it).
+func (r *Repo) Stat(name string) (fs.FileInfo, error) {
+	c, err := Clean(name)
+	if err != nil {
+		return nil, &Error{File: name, Err: err}
+	}
+	st, err := r.root.Stat(c)
+	if err != nil {
+		return nil, &Error{File: c, Err: containErr(err)}
+	}
+	return st, nil
+}
+
+// containErr rewrites os.Root's escape error into words a user understands.
+func containErr(err error) error {
+	if err != nil && strings.Contains(err.Error(), "escapes from parent") {
+		return errors.New("leads outside the repository (a symlink or ../ path); refusing to read it")
+	}
+	return err
+}

@@ -1,0 +1,228 @@
+package render
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+)
+
+// kustCanon turns objects into canonical JSON lines (sorted keys), so two
+// renders compare by content and order, not by formatting.
+func kustCanon(t testing.TB, objs []*unstructured.Unstructured) []string {
+	t.Helper()
+	out := make([]string, 0, len(objs))
+	for _, o := range objs {
+		b, err := json.Marshal(o.Object)
+		if err != nil {
+			t.Fatalf("marshal %s: %v", o.GetName(), err)
+		}
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		b, _ = json.Marshal(v)
+		out = append(out, string(b))
+	}
+	return out
+}
+
+// kustParseStream decodes a multi-document YAML stream the way a reader of
+// `kubectl kustomize` / `helm template` output would, skipping empty documents.
+func kustParseStream(t testing.TB, data []byte) []*unstructured.Unstructured {
+	t.Helper()
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	var out []*unstructured.Unstructured
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("split output: %v", err)
+		}
+		var m map[string]any
+		if err := yaml.Unmarshal(doc, &m); err != nil {
+			t.Fatalf("parse output document: %v\n%s", err, doc)
+		}
+		if len(m) == 0 {
+			continue
+		}
+		out = append(out, &unstructured.Unstructured{Object: m})
+	}
+}
+
+// kustCompare fails with the first differing object.
+func kustCompare(t *testing.T, got, want []*unstructured.Unstructured) {
+	t.Helper()
+	g, w := kustCanon(t, got), kustCanon(t, want)
+	if len(g) != len(w) {
+		t.Errorf("got %d objects, want %d\ngot:\n%s\nwant:\n%s", len(g), len(w), strings.Join(g, "\n"), strings.Join(w, "\n"))
+		return
+	}
+	for i := range g {
+		if g[i] != w[i] {
+			t.Errorf("object %d differs\ngot:  %s\nwant: %s", i, g[i], w[i])
+		}
+	}
+}
+
+func kubectlKustomize(t testing.TB, dir string) []byte {
+	t.Helper()
+	var stderr bytes.Buffer
+	cmd := exec.Command("kubectl", "kustomize", dir)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kubectl kustomize %s: %v\n%s", dir, err, stderr.String())
+	}
+	return out
+}
+
+func TestKustomizeMatchesKubectl(t *testing.T) {
+	repoDir, err := filepath.Abs("testdata/kustomize")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{
+		"shop/base",
+		"shop/overlays/staging",
+		"shop/overlays/prod",
+	} {
+		t.Run(path, func(t *testing.T) {
+			got, err := Kustomize{}.Render(context.Background(), Request{RepoDir: repoDir, Path: path})
+			if err != nil {
+				t.Fatalf("Render: %v", err)
+			}
+			want := kustParseStream(t, kubectlKustomize(t, filepath.Join(repoDir, path)))
+			if len(want) < 3 {
+				t.Fatalf("kubectl rendered only %d objects; the fixture is wrong", len(want))
+			}
+			kustCompare(t, got, want)
+		})
+	}
+}
+
+// kustTree writes files (name → content; content "->target" makes a
+// symlink) under root.
+func kustTree(t testing.TB, root string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if target, ok := strings.CutPrefix(content, "->"); ok {
+			if err := os.Symlink(target, p); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+const kustCM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n  k: v\n"
+
+func kustFiles(resources ...string) string {
+	return "resources:\n" + func() string {
+		var b strings.Builder
+		for _, r := range resources {
+			fmt.Fprintf(&b, "  - %q\n", r)
+		}
+		return b.String()
+	}()
+}
+
+func TestKustomizeRefuses(t *testing.T) {
+	outsideCM := fmt.Sprintf(kustCM, "outside")
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  string // substring of the error
+	}{
+		{"symlink resource to /etc/passwd", map[string]string{
+			"app/kustomization.yaml": kustFiles("passwd.yaml"),
+			"app/passwd.yaml":        "->/etc/passwd",
+		}, "leads outside the repository"},
+		{"../../outside base", map[string]string{
+			"app/kustomization.yaml": kustFiles("../../outside"),
+		}, "leads outside the repository"},
+		{"symlinked base directory leaving the repo", map[string]string{
+			"app/kustomization.yaml": kustFiles("base"),
+			"app/base":               "->../../outside",
+		}, "leads outside the repository"},
+		{"patch file symlink to /etc/passwd", map[string]string{
+			"app/kustomization.yaml": kustFiles("cm.yaml") + "patches:\n  - path: p.yaml\n",
+			"app/cm.yaml":            fmt.Sprintf(kustCM, "a"),
+			"app/p.yaml":             "->/etc/passwd",
+		}, "leads outside the repository"},
+		{"generator file outside", map[string]string{
+			"app/kustomization.yaml": "configMapGenerator:\n  - name: x\n    files:\n      - ../../outside/cm.yaml\n",
+		}, "leads outside the repository"},
+		{"self-including kustomization", map[string]string{
+			"app/kustomization.yaml": kustFiles("."),
+		}, "kustomization cycle: app -> app"},
+		{"cycle of two", map[string]string{
+			"a/kustomization.yaml":   kustFiles("../b"),
+			"b/kustomization.yaml":   kustFiles("../a"),
+			"app/kustomization.yaml": kustFiles("../a"),
+		}, "kustomization cycle: a -> b -> a"},
+		{"remote git base", map[string]string{
+			"app/kustomization.yaml": kustFiles("github.com/example/platform//deploy/base?ref=v1.2.0"),
+		}, `remote base "github.com/example/platform//deploy/base?ref=v1.2.0" is not allowed`},
+		{"remote https resource", map[string]string{
+			"app/kustomization.yaml": kustFiles("https://raw.githubusercontent.com/example/x/main/cm.yaml"),
+		}, "is not allowed"},
+		{"remote patch", map[string]string{
+			"app/kustomization.yaml": kustFiles("cm.yaml") + "patches:\n  - path: https://example.com/p.yaml\n",
+			"app/cm.yaml":            fmt.Sprintf(kustCM, "a"),
+		}, "is not allowed"},
+		{"helmCharts", map[string]string{
+			"app/kustomization.yaml": "helmCharts:\n  - name: redis\n    repo: https://charts.example.com\n",
+		}, "helmCharts inflation is not supported"},
+		{"exec plugin", map[string]string{
+			"app/kustomization.yaml": kustFiles("cm.yaml") + "transformers:\n  - plugin.yaml\n",
+			"app/cm.yaml":            fmt.Sprintf(kustCM, "a"),
+			"app/plugin.yaml":        "apiVersion: example.com/v1\nkind: SedTransformer\nmetadata:\n  name: sed\n",
+		}, "kustomize plugins (exec, Go or KRM functions) are not supported"},
+		{"missing base", map[string]string{
+			"app/kustomization.yaml": kustFiles("../nope"),
+		}, `resource "../nope": no such file or directory`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			repo := filepath.Join(tmp, "repo")
+			kustTree(t, filepath.Join(tmp, "outside"), map[string]string{
+				"kustomization.yaml": kustFiles("cm.yaml"),
+				"cm.yaml":            outsideCM,
+			})
+			kustTree(t, repo, tt.files)
+			got, err := Kustomize{}.Render(context.Background(), Request{RepoDir: repo, Path: "app"})
+			if err == nil {
+				t.Fatalf("Render succeeded with %d objects, want error containing %q", len(got), tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %q, want it to contain %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "root:") {
+				t.Errorf("error leaks /etc/passwd content: %q", err)
+			}
+		})
+	}
+}

@@ -16,6 +16,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
 )
 
@@ -224,5 +226,103 @@ func TestKustomizeRefuses(t *testing.T) {
 				t.Errorf("error leaks /etc/passwd content: %q", err)
 			}
 		})
+	}
+}
+
+// TestKustomizeFSContainsKrusty runs krusty on the contained filesystem
+// without the preflight walk: the filesystem alone must refuse escapes,
+// and krusty must end a cycle with an error rather than hang.
+func TestKustomizeFSContainsKrusty(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"symlink resource to /etc/passwd", map[string]string{
+			"app/kustomization.yaml": kustFiles("passwd.yaml"),
+			"app/passwd.yaml":        "->/etc/passwd",
+		}, "leads outside the repository"},
+		{"../../outside base", map[string]string{
+			"app/kustomization.yaml": kustFiles("../../outside"),
+		}, "leads outside the repository"},
+		{"symlinked base directory", map[string]string{
+			"app/kustomization.yaml": kustFiles("base"),
+			"app/base":               "->../../outside",
+		}, "leads outside the repository"},
+		{"self-including", map[string]string{
+			"app/kustomization.yaml": kustFiles("."),
+		}, "cycle detected"},
+		{"cycle of two", map[string]string{
+			"app/kustomization.yaml": kustFiles("../b"),
+			"b/kustomization.yaml":   kustFiles("../app"),
+		}, "cycle detected"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			repoDir := filepath.Join(tmp, "repo")
+			kustTree(t, filepath.Join(tmp, "outside"), map[string]string{
+				"kustomization.yaml": kustFiles("cm.yaml"),
+				"cm.yaml":            fmt.Sprintf(kustCM, "outside"),
+			})
+			kustTree(t, repoDir, tt.files)
+			repo, err := OpenRepo(repoDir, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer repo.Close()
+			fsys, err := newKustomizeFS(repo, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := krusty.MakeDefaultOptions()
+			opts.LoadRestrictions = types.LoadRestrictionsNone
+			m, err := krusty.MakeKustomizer(opts).Run(fsys, fsys.abs("app"))
+			if err == nil {
+				t.Fatalf("krusty rendered %d objects, want error containing %q", m.Size(), tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %q, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestKustomizeRemoteBaseAllowed clones a remote base from a real git
+// repository (a file:// URL) when AllowRemoteBases is set, and refuses it
+// otherwise.
+func TestKustomizeRemoteBaseAllowed(t *testing.T) {
+	tmp := t.TempDir()
+	remote := filepath.Join(tmp, "remote")
+	kustTree(t, remote, map[string]string{
+		"deploy/base/kustomization.yaml": kustFiles("cm.yaml"),
+		"deploy/base/cm.yaml":            fmt.Sprintf(kustCM, "from-remote"),
+	})
+	for _, args := range [][]string{
+		{"init", "-q", "-b", "main"},
+		{"add", "."},
+		{"-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "base"},
+	} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = remote
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	repoDir := filepath.Join(tmp, "repo")
+	url := "file://" + remote + "//deploy/base?ref=main"
+	kustTree(t, repoDir, map[string]string{
+		"app/kustomization.yaml": kustFiles(url) + "namePrefix: app-\n",
+	})
+	req := Request{RepoDir: repoDir, Path: "app"}
+	if _, err := (Kustomize{}).Render(context.Background(), req); err == nil || !strings.Contains(err.Error(), "is not allowed") {
+		t.Fatalf("without AllowRemoteBases: error = %v, want a refusal", err)
+	}
+	got, err := Kustomize{AllowRemoteBases: true}.Render(context.Background(), req)
+	if err != nil {
+		t.Fatalf("with AllowRemoteBases: %v", err)
+	}
+	if len(got) != 1 || got[0].GetName() != "app-from-remote" {
+		t.Errorf("got %v, want one ConfigMap app-from-remote", kustCanon(t, got))
 	}
 }

@@ -1,0 +1,185 @@
+package render
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// billionLaughs builds the classic alias bomb: levels of 9 aliases each,
+// expanding to 9^levels scalars from a few hundred bytes.
+func billionLaughs(levels int) string {
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: boom}\n")
+	b.WriteString("l0: &l0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n")
+	for i := 1; i <= levels; i++ {
+		fmt.Fprintf(&b, "l%d: &l%d [", i, i)
+		for j := 0; j < 9; j++ {
+			if j > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, "*l%d", i-1)
+		}
+		b.WriteString("]\n")
+	}
+	return b.String()
+}
+
+func TestDecodeManifestsAliasBomb(t *testing.T) {
+	wide := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: wide}\ns: &s \"" + strings.Repeat("x", 1<<20) + "\"\nl: [" +
+		strings.TrimSuffix(strings.Repeat("*s,", 10000), ",") + "]\n"
+	tests := []struct {
+		name string
+		doc  string
+	}{
+		{"billion laughs", billionLaughs(9)},
+		{"one large string repeated", wide},
+		{"bomb in a later document", cm("ok") + "---\n" + billionLaughs(12)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			start := time.Now()
+			got, err := DecodeManifests("bomb.yaml", []byte(tc.doc))
+			elapsed := time.Since(start)
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, ErrAliasBomb) {
+				t.Fatalf("got %d objects, error %v; want ErrAliasBomb", len(got), err)
+			}
+			wantError(t, err, "aliases expand too much", "bomb.yaml", 0)
+			t.Logf("took %v, allocated %d KiB", elapsed, (after.TotalAlloc-before.TotalAlloc)>>10)
+			if elapsed > 300*time.Millisecond {
+				t.Errorf("took %v, want well under a second", elapsed)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+				t.Errorf("allocated %d MiB, want under 64 MiB", alloc>>20)
+			}
+		})
+	}
+}
+
+func TestDecodeManifestsAliases(t *testing.T) {
+	// Ordinary reuse of anchors stays well within the allowance.
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nres: &r {limits: {cpu: 1, memory: 1Gi}, requests: {cpu: 1, memory: 1Gi}}\nc:\n")
+	for i := 0; i < 200; i++ {
+		fmt.Fprintf(&b, "- {name: c%d, resources: *r}\n", i)
+	}
+	if _, err := DecodeManifests("ok.yaml", []byte(b.String())); err != nil {
+		t.Errorf("200 aliases to a small anchor: got error %v, want none", err)
+	}
+
+	tests := []struct {
+		name, doc, want string
+		line            int
+	}{
+		{"alias to itself", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nx: &x [1, *x]\n", "refers to itself", 4},
+		{"unknown anchor", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nx: *nope\n", "unknown anchor", 0},
+		{"merge of a scalar", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nx: {<<: 1}\n", "merge key", 4},
+		{"infinity", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nx: .inf\n", "not a JSON number", 4},
+		{"duplicate within one file", cm("a") + "---\n" + cm("a"), "duplicate object ConfigMap/a (also defined at f.yaml:1)", 6},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := DecodeManifests("f.yaml", []byte(tc.doc))
+			wantError(t, err, tc.want, "f.yaml", tc.line)
+			if got != nil {
+				t.Errorf("got %d objects, want none", len(got))
+			}
+		})
+	}
+}
+
+func TestDecodeManifestsEmpty(t *testing.T) {
+	for _, doc := range []string{"", "---\n", "# just a comment\n", "---\n---\n...\n", "null\n"} {
+		got, err := DecodeManifests("e.yaml", []byte(doc))
+		if err != nil || len(got) != 0 {
+			t.Errorf("DecodeManifests(%q): got %d objects, %v; want none, no error", doc, len(got), err)
+		}
+	}
+}
+
+const sopsSecret = `apiVersion: v1
+kind: Secret
+metadata:
+    name: db
+stringData:
+    password: ENC[AES256_GCM,data:c2VjcmV0,iv:aXY=,tag:dGFn,type:str]
+sops:
+    age:
+        - recipient: age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq
+          enc: |
+            -----BEGIN AGE ENCRYPTED FILE-----
+            YWJj
+            -----END AGE ENCRYPTED FILE-----
+    lastmodified: "2024-05-01T10:00:00Z"
+    mac: ENC[AES256_GCM,data:bWFj,iv:aXY=,tag:dGFn,type:str]
+    unencrypted_suffix: _unencrypted
+    version: 3.9.0
+`
+
+func TestIsSOPSEncrypted(t *testing.T) {
+	tests := []struct {
+		name string
+		data string
+		want bool
+	}{
+		{"encrypted YAML", sopsSecret, true},
+		{"encrypted second document", cm("a") + "---\n" + sopsSecret, true},
+		{"encrypted JSON", `{"apiVersion":"v1","kind":"Secret","data":{"a":"ENC[x]"},"sops":{"mac":"ENC[y]","lastmodified":"2024-05-01T10:00:00Z","note":"a\/b"}}`, true},
+		{"plain manifest", cm("a"), false},
+		{"sops key without metadata", cm("a") + "sops:\n  enabled: true\n  lastmodified: x\n", false},
+		{"sops nested, not top level", cm("a") + "data:\n  sops:\n    mac: x\n    lastmodified: y\n", false},
+		{"invalid YAML", "sops: [mac, lastmodified", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := IsSOPSEncrypted([]byte(tc.data)); got != tc.want {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDirectorySOPS(t *testing.T) {
+	repo := writeTree(t, map[string]string{"a.yaml": cm("a"), "secrets/db.yaml": sopsSecret})
+
+	got, err := NewDirectory().Render(context.Background(), Request{RepoDir: repo})
+	wantError(t, err, "secrets/db.yaml: SOPS-encrypted; no decryption key configured (--sops-age-key-file)", "secrets/db.yaml", 0)
+	if !errors.Is(err, ErrEncrypted) {
+		t.Errorf("got error %v, want one wrapping ErrEncrypted", err)
+	}
+	if got != nil {
+		t.Errorf("got %d objects, want none", len(got))
+	}
+
+	// With a Decrypt hook the decrypted text is parsed. (The real SOPS
+	// decryption is tested where it is implemented; this checks the hook.)
+	var calls []string
+	d := NewDirectory()
+	d.Decrypt = func(file string, data []byte) ([]byte, error) {
+		calls = append(calls, file)
+		return []byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2\n"), nil
+	}
+	got, err = d.Render(context.Background(), Request{RepoDir: repo})
+	if err != nil {
+		t.Fatalf("with Decrypt: got error %v", err)
+	}
+	if want := []string{"ConfigMap/a", "Secret/db"}; !slices.Equal(ids(got), want) {
+		t.Errorf("with Decrypt: got %q, want %q", ids(got), want)
+	}
+	if !slices.Equal(calls, []string{"secrets/db.yaml"}) {
+		t.Errorf("Decrypt called for %q, want only secrets/db.yaml", calls)
+	}
+
+	d.Decrypt = func(string, []byte) ([]byte, error) { return nil, errors.New("no matching age key") }
+	_, err = d.Render(context.Background(), Request{RepoDir: repo})
+	wantError(t, err, "decrypt: no matching age key", "secrets/db.yaml", 0)
+}

@@ -1,0 +1,149 @@
+package render
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Kind names a renderer.
+type Kind string
+
+const (
+	KindDirectory Kind = "directory"
+	KindKustomize Kind = "kustomize"
+	KindHelm      Kind = "helm"
+	KindHCL       Kind = "hcl"
+)
+
+// what describes, for error messages, what a directory of each kind holds
+// and which renderer handles it.
+var kinds = map[Kind]struct{ found, renderer string }{
+	KindDirectory: {"plain manifests", "Directory"},
+	KindKustomize: {"Kustomization", "Kustomize"},
+	KindHelm:      {"Helm chart", "Helm"},
+	KindHCL:       {"Terraform/HCL files", "HCL"},
+}
+
+// Detect says which renderer a directory needs, looking only at the
+// directory itself (not below it). The first rule that matches wins:
+// a kustomization file means Kustomize, Chart.yaml means Helm, any *.tf
+// file means HCL; anything else is a directory of plain manifests.
+func Detect(repo *Repo, dir string) (Kind, error) {
+	dir, err := checkDir(repo, dir)
+	if err != nil {
+		return "", err
+	}
+	entries, err := fs.ReadDir(repo.FS(), dir)
+	if err != nil {
+		return "", &Error{File: dir, Err: containErr(unwrapPath(err))}
+	}
+	has := func(match func(string) bool) bool {
+		for _, e := range entries {
+			if match(e.Name()) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case has(func(n string) bool {
+		return n == "kustomization.yaml" || n == "kustomization.yml" || n == "Kustomization"
+	}):
+		return KindKustomize, nil
+	case has(func(n string) bool { return n == "Chart.yaml" }):
+		return KindHelm, nil
+	case has(func(n string) bool { return path.Ext(n) == ".tf" }):
+		return KindHCL, nil
+	}
+	return KindDirectory, nil
+}
+
+// checkDir validates a repository-relative directory: it must stay inside
+// the repository (no "../", no symlink out), exist, and be a directory.
+// It returns the clean name.
+func checkDir(repo *Repo, dir string) (string, error) {
+	c, err := Clean(dir)
+	if err != nil {
+		return "", &Error{Err: err} // Clean's message names the path
+	}
+	st, err := repo.Stat(c)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", &Error{File: c, Err: errors.New("path does not exist in the repository")}
+	}
+	if err != nil {
+		return "", err
+	}
+	if !st.IsDir() {
+		return "", &Error{File: c, Err: errors.New("path is not a directory")}
+	}
+	return c, nil
+}
+
+// Set holds one renderer per kind; a nil renderer is disabled.
+type Set struct {
+	Directory, Kustomize, Helm, HCL Renderer
+}
+
+// Render renders req with the renderer force names, or, when force is
+// empty, with the one Detect picks.
+func (s Set) Render(ctx context.Context, req Request, force Kind) ([]*unstructured.Unstructured, error) {
+	kind, err := s.kind(req, force)
+	if err != nil {
+		return nil, err
+	}
+	r := s.renderer(kind)
+	if r == nil {
+		what := kinds[kind]
+		if force != "" {
+			return nil, fmt.Errorf("render %s: the %s renderer was asked for but is not enabled", req.Path, what.renderer)
+		}
+		return nil, fmt.Errorf("%s found at %s but the %s renderer is not enabled", what.found, displayPath(req.Path), what.renderer)
+	}
+	return r.Render(ctx, req)
+}
+
+// kind validates req.Path and returns the kind to render it with.
+func (s Set) kind(req Request, force Kind) (Kind, error) {
+	if _, ok := kinds[force]; force != "" && !ok {
+		return "", fmt.Errorf("unknown renderer %q (want %s, %s, %s or %s)", force, KindDirectory, KindKustomize, KindHelm, KindHCL)
+	}
+	repo, err := OpenRepo(req.RepoDir, req.MaxBytes)
+	if err != nil {
+		return "", err
+	}
+	defer repo.Close()
+	if force != "" {
+		_, err := checkDir(repo, req.Path)
+		return force, err
+	}
+	return Detect(repo, req.Path)
+}
+
+func (s Set) renderer(k Kind) Renderer {
+	switch k {
+	case KindDirectory:
+		return s.Directory
+	case KindKustomize:
+		return s.Kustomize
+	case KindHelm:
+		return s.Helm
+	case KindHCL:
+		return s.HCL
+	}
+	return nil
+}
+
+func displayPath(p string) string {
+	if c, err := Clean(p); err == nil && c != "." {
+		return c
+	}
+	if p == "" || p == "." {
+		return "the repository root"
+	}
+	return p
+}

@@ -1,0 +1,400 @@
+package render
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tether-dev/tether/internal/object"
+)
+
+// writeTree creates files (name → content) under a new temporary directory.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func symlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ids returns the display IDs of objects, in order.
+func ids(objs []*unstructured.Unstructured) []string {
+	var out []string
+	for _, o := range objs {
+		out = append(out, object.IDOf(o).Display())
+	}
+	return out
+}
+
+func cm(name string) string {
+	return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name + "\n"
+}
+
+// wantError checks err and, when file is set, that an *Error in it names
+// file and line (line 0: any line).
+func wantError(t *testing.T, err error, substr, file string, line int) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("got no error, want one containing %q", substr)
+	}
+	t.Logf("error: %v", err)
+	if !strings.Contains(err.Error(), substr) {
+		t.Errorf("got error %q, want it to contain %q", err, substr)
+	}
+	if file == "" {
+		return
+	}
+	var re *Error
+	if !errors.As(err, &re) {
+		t.Fatalf("got error %T %q, want a *render.Error", err, err)
+	}
+	if re.File != file || (line != 0 && re.Line != line) {
+		t.Errorf("got error at %s:%d, want %s:%d (%v)", re.File, re.Line, file, line, err)
+	}
+}
+
+func TestDirectoryRender(t *testing.T) {
+	tests := []struct {
+		name     string
+		files    map[string]string
+		path     string
+		dir      *Directory
+		want     []string
+		wantErr  string
+		wantFile string
+		wantLine int
+	}{
+		{
+			name: "multi-document with empty and comment-only documents",
+			files: map[string]string{"all.yaml": "# header\n---\n" + cm("a") + "---\n---\n# nothing\n---\n" + cm("b") +
+				"---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: prod\n...\n"},
+			want: []string{"ConfigMap/a", "ConfigMap/b", "Deployment.apps/prod/web"},
+		},
+		{
+			name: "List and *List are expanded",
+			files: map[string]string{"list.yaml": "apiVersion: v1\nkind: List\nitems:\n- " + strings.ReplaceAll(cm("a"), "\n", "\n  ") +
+				"\n---\napiVersion: v1\nkind: ConfigMapList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: b}\n"},
+			want: []string{"ConfigMap/a", "ConfigMap/b"},
+		},
+		{
+			name: "JSON object, JSON List and a JSON stream",
+			files: map[string]string{
+				"a.json": `{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "annotations": {"u": "http:\/\/x"}}}`,
+				"b.json": "{\n\t\"apiVersion\": \"v1\",\n\t\"kind\": \"List\",\n\t\"items\": [{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": \"s\"}}]\n}",
+				"c.json": `{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c1"}}` + "\n" + `{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c2"}}`,
+			},
+			want: []string{"ConfigMap/a", "Secret/s", "ConfigMap/c1", "ConfigMap/c2"},
+		},
+		{
+			name: "nested directories in path order",
+			files: map[string]string{
+				"b.yaml": cm("b"), "a.yml": cm("a"), "b/c.yaml": cm("bc"), "b/d/e.yaml": cm("bde"), "c/z.yaml": cm("cz"),
+			},
+			want: []string{"ConfigMap/a", "ConfigMap/bc", "ConfigMap/bde", "ConfigMap/b", "ConfigMap/cz"},
+		},
+		{
+			name:  "Recurse false stays in the directory",
+			files: map[string]string{"a.yaml": cm("a"), "sub/b.yaml": cm("b")},
+			dir:   &Directory{},
+			want:  []string{"ConfigMap/a"},
+		},
+		{
+			name:  "a subdirectory as the path",
+			files: map[string]string{"a.yaml": cm("a"), "apps/x/b.yaml": cm("b")},
+			path:  "apps/x",
+			want:  []string{"ConfigMap/b"},
+		},
+		{
+			name: "non-manifest and hidden files are ignored",
+			files: map[string]string{
+				"a.yaml": cm("a"), "README.md": "# hi\n", "run.sh": "#!/bin/sh\n", "values.txt": "x: [",
+				".gitlab-ci.yml": "stages: [build]\n", ".git/config.yaml": "nope: [", ".github/workflows/ci.yaml": "on: push\n",
+			},
+			want: []string{"ConfigMap/a"},
+		},
+		{
+			name:  "Include and Exclude globs",
+			files: map[string]string{"a.yaml": cm("a"), "b.yaml": cm("b"), "sub/c.yaml": cm("c"), "sub/test.yaml": cm("t")},
+			dir:   &Directory{Recurse: true, Include: "{a.yaml,sub/*}", Exclude: "test.yaml"},
+			want:  []string{"ConfigMap/a", "ConfigMap/c"},
+		},
+		{
+			name:  "anchors, aliases and merge keys",
+			files: map[string]string{"a.yaml": "base: &labels {app: web, tier: fe}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels:\n    <<: *labels\n    tier: be\n"},
+			want:  []string{"ConfigMap/a"},
+		},
+		{
+			name:    "missing kind",
+			files:   map[string]string{"a.yaml": cm("ok") + "---\n# c\napiVersion: v1\nmetadata: {name: x}\n"},
+			wantErr: "object has no kind", wantFile: "a.yaml", wantLine: 7,
+		},
+		{
+			name:    "missing apiVersion and name",
+			files:   map[string]string{"sub/a.yaml": "kind: ConfigMap\nmetadata: {}\n"},
+			wantErr: "object has no apiVersion, metadata.name", wantFile: "sub/a.yaml", wantLine: 1,
+		},
+		{
+			name:    "missing name inside a List item",
+			files:   map[string]string{"l.yaml": "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n- apiVersion: v1\n  kind: ConfigMap\n"},
+			wantErr: "object has no metadata.name", wantFile: "l.yaml", wantLine: 7,
+		},
+		{
+			name:    "document that is not a mapping",
+			files:   map[string]string{"a.yaml": "- a\n- b\n"},
+			wantErr: "document is a list", wantFile: "a.yaml", wantLine: 1,
+		},
+		{
+			name:    "invalid YAML in the second document",
+			files:   map[string]string{"a.yaml": cm("a") + "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b: c\n"},
+			wantErr: "invalid YAML: mapping values are not allowed", wantFile: "a.yaml", wantLine: 9,
+		},
+		{
+			name:    "tab indentation",
+			files:   map[string]string{"a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n\tname: a\n"},
+			wantErr: "invalid YAML", wantFile: "a.yaml", wantLine: 4,
+		},
+		{
+			name:    "duplicate mapping key",
+			files:   map[string]string{"a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nkind: Secret\n"},
+			wantErr: `mapping key "kind" defined twice`, wantFile: "a.yaml", wantLine: 4,
+		},
+		{
+			name:    "invalid JSON",
+			files:   map[string]string{"a.json": "{\n  \"apiVersion\": \"v1\",\n  \"kind\": ConfigMap\n}\n"},
+			wantErr: "invalid JSON", wantFile: "a.json", wantLine: 3,
+		},
+		{
+			name:    "duplicate objects across files",
+			files:   map[string]string{"a.yaml": cm("x"), "b/c.yaml": "# dup\n" + cm("x")},
+			wantErr: "duplicate object ConfigMap/x (also defined at a.yaml:1)", wantFile: "b/c.yaml", wantLine: 2,
+		},
+		{
+			name:  "same name in different namespaces is not a duplicate",
+			files: map[string]string{"a.yaml": cm("x") + "  namespace: a\n---\n" + cm("x") + "  namespace: b\n---\n" + cm("x")},
+			want:  []string{"ConfigMap/a/x", "ConfigMap/b/x", "ConfigMap/x"},
+		},
+		{
+			name:    "path that does not exist",
+			files:   map[string]string{"a.yaml": cm("a")},
+			path:    "apps/missing",
+			wantErr: "does not exist", wantFile: "apps/missing",
+		},
+		{
+			name:    "path that climbs out",
+			files:   map[string]string{"a.yaml": cm("a")},
+			path:    "../x",
+			wantErr: `path "../x": leads outside the repository`,
+		},
+		{
+			name:    "path that is a file",
+			files:   map[string]string{"a.yaml": cm("a")},
+			path:    "a.yaml",
+			wantErr: "not a directory", wantFile: "a.yaml",
+		},
+		{
+			name:    "bad glob",
+			files:   map[string]string{"a.yaml": cm("a")},
+			dir:     &Directory{Include: "[a"},
+			wantErr: "include: glob",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := writeTree(t, tc.files)
+			d := tc.dir
+			if d == nil {
+				d = NewDirectory()
+			}
+			got, err := d.Render(context.Background(), Request{RepoDir: repo, Path: tc.path})
+			if tc.wantErr != "" {
+				wantError(t, err, tc.wantErr, tc.wantFile, tc.wantLine)
+				if got != nil {
+					t.Errorf("got %d objects with the error, want none", len(got))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("got error %v, want none", err)
+			}
+			if !slices.Equal(ids(got), tc.want) {
+				t.Errorf("got objects %q, want %q", ids(got), tc.want)
+			}
+		})
+	}
+}
+
+func TestDirectoryValues(t *testing.T) {
+	repo := writeTree(t, map[string]string{"a.yaml": `
+defaults: &d {replicas: 3.0, ratio: 0.5}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: a
+  labels: {n: "1"}
+spec:
+  <<: *d
+  date: 2001-12-14
+  count: 7
+  big: 12345678901234567890
+  on: yes
+  enabled: true
+  nothing: ~
+`})
+	got, err := NewDirectory().Render(context.Background(), Request{RepoDir: repo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := got[0].Object["spec"].(map[string]any)
+	want := map[string]any{
+		"replicas": int64(3), "ratio": 0.5, "date": "2001-12-14", "count": int64(7),
+		"big": 12345678901234567890.0, "on": "yes", "enabled": true, "nothing": nil,
+	}
+	for k, w := range want {
+		if g := spec[k]; fmt.Sprintf("%T %v", g, g) != fmt.Sprintf("%T %v", w, w) {
+			t.Errorf("spec.%s: got %T %v, want %T %v", k, g, g, w, w)
+		}
+	}
+	// The object must survive a deep copy, which panics on non-JSON types.
+	_ = got[0].DeepCopy()
+}
+
+func TestDirectoryContainment(t *testing.T) {
+	outside := writeTree(t, map[string]string{"secret.yaml": cm("stolen"), "dir/x.yaml": cm("stolen2")})
+	tests := []struct {
+		name     string
+		setup    func(t *testing.T, repo string)
+		path     string
+		wantErr  string
+		wantFile string
+		want     []string
+	}{
+		{
+			name:     "file symlink to /etc/passwd",
+			setup:    func(t *testing.T, repo string) { symlink(t, "/etc/passwd", filepath.Join(repo, "apps", "passwd.yaml")) },
+			wantErr:  "leads outside the repository",
+			wantFile: "apps/passwd.yaml",
+		},
+		{
+			name: "relative file symlink out of the repository",
+			setup: func(t *testing.T, repo string) {
+				symlink(t, filepath.Join(outside, "secret.yaml"), filepath.Join(repo, "s.yaml"))
+			},
+			wantErr:  "leads outside the repository",
+			wantFile: "s.yaml",
+		},
+		{
+			name: "directory symlink out of the repository",
+			setup: func(t *testing.T, repo string) {
+				symlink(t, filepath.Join(outside, "dir"), filepath.Join(repo, "apps", "vendored"))
+			},
+			wantErr:  "leads outside the repository",
+			wantFile: "apps/vendored",
+		},
+		{
+			name:     "render path is a symlink out of the repository",
+			setup:    func(t *testing.T, repo string) { symlink(t, outside, filepath.Join(repo, "ext")) },
+			path:     "ext",
+			wantErr:  "leads outside the repository",
+			wantFile: "ext",
+		},
+		{
+			name:     "non-manifest symlink out of the repository is still an error",
+			setup:    func(t *testing.T, repo string) { symlink(t, "/etc", filepath.Join(repo, "etc")) },
+			wantErr:  "leads outside the repository",
+			wantFile: "etc",
+		},
+		{
+			name:     "symlink loop",
+			setup:    func(t *testing.T, repo string) { symlink(t, "..", filepath.Join(repo, "apps", "up")) },
+			wantErr:  "symlink loop",
+			wantFile: "apps/up",
+		},
+		{
+			name: "symlinks inside the repository are followed",
+			setup: func(t *testing.T, repo string) {
+				for name, c := range map[string]string{"shared/b.yaml": cm("b"), "lib/c.yaml": cm("c")} {
+					if err := os.MkdirAll(filepath.Join(repo, filepath.Dir(name)), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(filepath.Join(repo, name), []byte(c), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				symlink(t, "../shared/b.yaml", filepath.Join(repo, "apps", "b.yaml"))
+				symlink(t, "../lib", filepath.Join(repo, "apps", "more"))
+			},
+			path: "apps",
+			want: []string{"ConfigMap/a", "ConfigMap/b", "ConfigMap/c"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := writeTree(t, map[string]string{"apps/a.yaml": cm("a")})
+			tc.setup(t, repo)
+			got, err := NewDirectory().Render(context.Background(), Request{RepoDir: repo, Path: tc.path})
+			if tc.wantErr == "" {
+				if err != nil || !slices.Equal(ids(got), tc.want) {
+					t.Errorf("got %q, %v; want %q, no error", ids(got), err, tc.want)
+				}
+				return
+			}
+			wantError(t, err, tc.wantErr, tc.wantFile, 0)
+			if got != nil {
+				t.Errorf("got %d objects, want none", len(got))
+			}
+			if err != nil && strings.Contains(err.Error(), "stolen") {
+				t.Errorf("error %q shows content from outside the repository", err)
+			}
+		})
+	}
+}
+
+func TestDirectoryByteCap(t *testing.T) {
+	big := cm("big") + "data:\n  x: \"" + strings.Repeat("x", 4096) + "\"\n"
+	repo := writeTree(t, map[string]string{"a.yaml": cm("a"), "b.yaml": big, "c.yaml": cm("c")})
+	got, err := NewDirectory().Render(context.Background(), Request{RepoDir: repo, MaxBytes: 1024})
+	if !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("got error %v, want one wrapping ErrTooLarge", err)
+	}
+	wantError(t, err, "input too large", "b.yaml", 0)
+	if got != nil {
+		t.Errorf("got %d objects, want none", len(got))
+	}
+	// Under the cap the same tree renders.
+	if _, err := NewDirectory().Render(context.Background(), Request{RepoDir: repo, MaxBytes: 8192}); err != nil {
+		t.Errorf("with a larger cap: got error %v, want none", err)
+	}
+}
+
+func TestDirectoryCancelled(t *testing.T) {
+	repo := writeTree(t, map[string]string{"a.yaml": cm("a")})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := NewDirectory().Render(ctx, Request{RepoDir: repo}); !errors.Is(err, context.Canceled) {
+		t.Errorf("got error %v, want context.Canceled", err)
+	}
+}

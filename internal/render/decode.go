@@ -296,9 +296,22 @@ func (c *converter) merge(src *yaml.Node, m map[string]any) error {
 	return nil
 }
 
+// yaml11Bools are the plain scalars YAML 1.1 reads as booleans. kubectl
+// (through sigs.k8s.io/yaml) reads "enabled: yes" as true, and a manifest
+// must mean here what it means to kubectl; yaml.v3 alone would say "yes".
+var yaml11Bools = map[string]bool{
+	"y": true, "Y": true, "yes": true, "Yes": true, "YES": true, "on": true, "On": true, "ON": true,
+	"n": false, "N": false, "no": false, "No": false, "NO": false, "off": false, "Off": false, "OFF": false,
+}
+
 func (c *converter) scalar(n *yaml.Node) (any, error) {
 	switch n.ShortTag() {
-	case "!!str", "!!timestamp":
+	case "!!str":
+		if b, ok := yaml11Bools[n.Value]; ok && n.Style == 0 {
+			return b, nil
+		}
+		return n.Value, nil
+	case "!!timestamp":
 		return n.Value, nil
 	case "!!null":
 		return nil, nil
@@ -335,6 +348,7 @@ func jsonFloat(f float64) any {
 // parseJSON decodes a stream of JSON values. JSON has no anchors, so it
 // cannot expand; line numbers are those where each value starts.
 func parseJSON(file string, data []byte) ([]located, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var out []located

@@ -103,7 +103,7 @@ func TestDirectoryRender(t *testing.T) {
 		{
 			name: "JSON object, JSON List and a JSON stream",
 			files: map[string]string{
-				"a.json": `{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "annotations": {"u": "http:\/\/x"}}}`,
+				"a.json": "\xef\xbb\xbf" + `{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "annotations": {"u": "http:\/\/x"}}}`,
 				"b.json": "{\n\t\"apiVersion\": \"v1\",\n\t\"kind\": \"List\",\n\t\"items\": [{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": \"s\"}}]\n}",
 				"c.json": `{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c1"}}` + "\n" + `{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c2"}}`,
 			},
@@ -261,8 +261,11 @@ spec:
   count: 7
   big: 12345678901234567890
   on: yes
+  off: "no"
+  tagged: !!str n
   enabled: true
   nothing: ~
+  octal: 0755
 `})
 	got, err := NewDirectory().Render(context.Background(), Request{RepoDir: repo})
 	if err != nil {
@@ -271,7 +274,7 @@ spec:
 	spec := got[0].Object["spec"].(map[string]any)
 	want := map[string]any{
 		"replicas": int64(3), "ratio": 0.5, "date": "2001-12-14", "count": int64(7),
-		"big": 12345678901234567890.0, "on": "yes", "enabled": true, "nothing": nil,
+		"big": 12345678901234567890.0, "on": true, "off": "no", "tagged": "n", "enabled": true, "nothing": nil, "octal": int64(0o755),
 	}
 	for k, w := range want {
 		if g := spec[k]; fmt.Sprintf("%T %v", g, g) != fmt.Sprintf("%T %v", w, w) {

@@ -1,0 +1,145 @@
+package source
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+)
+
+// Error classes. Every error returned by Resolve and Fetch that has a known
+// cause wraps exactly one of them, so a caller can decide what to do next
+// with errors.Is: ErrNotFound and ErrAuth need a user to change the spec or
+// the credentials; ErrUnreachable is usually transient and worth a retry.
+var (
+	// ErrNotFound: the repository answered, but the branch, tag or commit
+	// does not exist in it.
+	ErrNotFound = errors.New("revision not found")
+	// ErrAuth: the server rejected the credentials, or (SSH) the host key
+	// did not match the known_hosts given.
+	ErrAuth = errors.New("authentication failed")
+	// ErrUnreachable: the host cannot be contacted or the repository does
+	// not exist there.
+	ErrUnreachable = errors.New("repository unreachable")
+)
+
+// classError carries its own message and unwraps to a class and a cause.
+type classError struct {
+	class error // one of the Err* sentinels, or nil
+	msg   string
+	cause error // may be nil
+}
+
+func (e *classError) Error() string { return e.msg }
+
+func (e *classError) Unwrap() []error {
+	var errs []error
+	if e.class != nil {
+		errs = append(errs, e.class)
+	}
+	if e.cause != nil {
+		errs = append(errs, e.cause)
+	}
+	return errs
+}
+
+// stderrClasses maps fragments of git's (LC_ALL=C) stderr to a class.
+// Checked in order: auth failures also print "Could not read from remote
+// repository", so they come first.
+var stderrClasses = []struct {
+	class     error
+	fragments []string
+}{
+	{ErrAuth, []string{
+		"authentication failed",
+		"could not read username",
+		"could not read password",
+		"terminal prompts disabled",
+		"permission denied (publickey",
+		"permission denied, please try again",
+		"host key verification failed",
+		"no matching host key type found",
+		"returned error: 401",
+		"returned error: 403",
+		"access denied",
+	}},
+	{ErrNotFound, []string{
+		"couldn't find remote ref",
+		"not our ref",
+		"unadvertised object",
+		"no such remote ref",
+		"remote branch",
+	}},
+	{ErrUnreachable, []string{
+		"does not appear to be a git repository",
+		"not a git repository",
+		"could not resolve host",
+		"could not resolve hostname",
+		"connection refused",
+		"connection timed out",
+		"operation timed out",
+		"no route to host",
+		"network is unreachable",
+		"failed to connect",
+		"unable to access",
+		"returned error: 404",
+		"not found",
+		"could not read from remote repository",
+		"connection closed by",
+		"connection reset",
+	}},
+}
+
+// classify returns the class of a failed git command from its stderr, or
+// nil when the message is not recognised.
+func classify(stderr string) error {
+	s := strings.ToLower(stderr)
+	for _, c := range stderrClasses {
+		for _, f := range c.fragments {
+			if strings.Contains(s, f) {
+				return c.class
+			}
+		}
+	}
+	return nil
+}
+
+var (
+	// scheme://user:secret@host → scheme://user:***@host
+	urlPassword = regexp.MustCompile(`(://[^/@\s:]*):[^@/\s]*@`)
+	// Authorization / bearer headers, should git ever echo one.
+	authHeader = regexp.MustCompile(`(?i)(authorization:\s*)[^\r\n]*`)
+)
+
+// redact removes credentials from s: passwords in URLs, authorization
+// headers, and every literal secret given (passwords, tokens).
+func redact(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if len(sec) >= 3 {
+			s = strings.ReplaceAll(s, sec, "***")
+		}
+	}
+	s = urlPassword.ReplaceAllString(s, "$1:***@")
+	return authHeader.ReplaceAllString(s, "${1}***")
+}
+
+// summarize turns git's stderr into one short line: hints, blank lines and
+// progress are dropped and the rest is capped.
+func summarize(stderr string) string {
+	var keep []string
+	for _, line := range strings.Split(stderr, "\n") {
+		line = strings.TrimSpace(line)
+		if i := strings.LastIndexByte(line, '\r'); i >= 0 {
+			line = strings.TrimSpace(line[i+1:])
+		}
+		if line == "" || strings.HasPrefix(line, "hint:") {
+			continue
+		}
+		keep = append(keep, line)
+	}
+	out := strings.Join(keep, "; ")
+	const max = 600
+	if len(out) > max {
+		out = out[:max] + "…"
+	}
+	return out
+}

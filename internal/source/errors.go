@@ -122,6 +122,12 @@ func redact(s string, secrets ...string) string {
 	return authHeader.ReplaceAllString(s, "${1}***")
 }
 
+// boilerplate is advice git appends to connection errors.
+var boilerplate = map[string]bool{
+	"Please make sure you have the correct access rights": true,
+	"and the repository exists.":                          true,
+}
+
 // summarize turns git's stderr into one short line: hints, blank lines and
 // progress are dropped and the rest is capped.
 func summarize(stderr string) string {
@@ -131,7 +137,7 @@ func summarize(stderr string) string {
 		if i := strings.LastIndexByte(line, '\r'); i >= 0 {
 			line = strings.TrimSpace(line[i+1:])
 		}
-		if line == "" || strings.HasPrefix(line, "hint:") {
+		if line == "" || strings.HasPrefix(line, "hint:") || boilerplate[line] {
 			continue
 		}
 		keep = append(keep, line)

@@ -139,7 +139,7 @@ func (f *Fetcher) fetchCommit(ctx context.Context, s *session, c cache, rm remot
 
 	var last error
 	for _, a := range attempts {
-		args := append([]string{"--git-dir="+c.repo(), "fetch", "--quiet", "--no-tags", "--no-write-fetch-head"}, a...)
+		args := append([]string{"--git-dir=" + c.repo(), "fetch", "--quiet", "--no-tags", "--no-write-fetch-head"}, a...)
 		_, err := f.run(ctx, s, "", nil, args...)
 		if err == nil && f.hasCommit(ctx, s, c, sha) {
 			return nil

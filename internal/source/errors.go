@@ -128,8 +128,8 @@ var boilerplate = map[string]bool{
 	"and the repository exists.":                          true,
 }
 
-// summarize turns git's stderr into one short line: hints, blank lines and
-// progress are dropped and the rest is capped.
+// summarize turns git's stderr into one short line: hints, blank lines,
+// progress, ssh's "@@@" banners are dropped and the rest is capped.
 func summarize(stderr string) string {
 	var keep []string
 	for _, line := range strings.Split(stderr, "\n") {
@@ -137,15 +137,16 @@ func summarize(stderr string) string {
 		if i := strings.LastIndexByte(line, '\r'); i >= 0 {
 			line = strings.TrimSpace(line[i+1:])
 		}
-		if line == "" || strings.HasPrefix(line, "hint:") || boilerplate[line] {
+		if line == "" || strings.HasPrefix(line, "hint:") || strings.HasPrefix(line, "@") || boilerplate[line] {
 			continue
 		}
 		keep = append(keep, line)
 	}
 	out := strings.Join(keep, "; ")
+	// git's conclusion comes last; keep the end.
 	const max = 600
 	if len(out) > max {
-		out = out[:max] + "…"
+		out = "…" + strings.ToValidUTF8(out[len(out)-max:], "")
 	}
 	return out
 }

@@ -31,6 +31,7 @@ func (f *Fetcher) run(ctx context.Context, s *session, dir string, extraEnv []st
 		return stdout.Bytes(), nil
 	}
 	op := "git " + subcommand(args)
+	class := classify(stderr.String())
 	msg := redact(summarize(stderr.String()), s.secrets...)
 	if ctx.Err() != nil {
 		return nil, &classError{msg: fmt.Sprintf("%s: %v", op, ctx.Err()), cause: ctx.Err()}
@@ -43,7 +44,7 @@ func (f *Fetcher) run(ctx context.Context, s *session, dir string, extraEnv []st
 	if msg == "" {
 		msg = exit.String()
 	}
-	return nil, &classError{class: classify(msg), msg: op + ": " + msg, cause: exit}
+	return nil, &classError{class: class, msg: op + ": " + msg, cause: exit}
 }
 
 // subcommand returns the git subcommand in args, skipping global options.

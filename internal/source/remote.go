@@ -41,9 +41,12 @@ func parseRemote(raw string, auth Auth) (remote, Auth, error) {
 	case strings.Contains(raw, "://"):
 		u, auth, err = parseURL(raw, auth)
 	case scpLike.MatchString(raw) && !strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "."):
-		host := scpLike.FindStringSubmatch(raw)[1]
-		if strings.HasPrefix(host, "-") {
+		m := scpLike.FindStringSubmatch(raw)
+		switch {
+		case strings.HasPrefix(m[1], "-"):
 			err = fmt.Errorf("repository URL %q: host must not start with '-'", raw)
+		case strings.HasPrefix(m[2], ":"):
+			err = fmt.Errorf("repository URL %q: remote helper syntax (transport::address) is not supported", raw)
 		}
 		u = raw
 	default:

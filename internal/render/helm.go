@@ -1,0 +1,238 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/release"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+)
+
+// Helm renders the chart at req.Path in process with the Helm SDK, as
+// `helm template --include-crds --skip-tests` would: client-only, no
+// cluster contact (lookup returns nothing).
+//
+// The chart and its value files are read through the repository's
+// contained reader: a symlink or path leaving the repository is an error.
+// Dependencies must be vendored in charts/ (directories or .tgz); a
+// missing one is an error, never a download.
+//
+// Hooks (objects annotated helm.sh/hook) are returned after the main
+// objects, in helm's order, with their annotations kept; see HookPhase.
+// Test hooks are dropped.
+type Helm struct {
+	// ValueFiles are repository-relative paths (not chart-relative) of
+	// value files, merged in order, later files winning.
+	ValueFiles []string
+	// Values are inline values merged over the value files (like --set,
+	// but structured).
+	Values map[string]any
+	// ReleaseName defaults to req.AppName; Namespace to req.Namespace.
+	ReleaseName, Namespace string
+	// KubeVersion is the Kubernetes version the chart sees in
+	// .Capabilities.KubeVersion ("v1.31.0"); empty means helm's default.
+	KubeVersion string
+}
+
+var _ Renderer = Helm{}
+
+// Render renders the chart.
+func (h Helm) Render(ctx context.Context, req Request) ([]*unstructured.Unstructured, error) {
+	dir, err := Clean(req.Path)
+	if err != nil {
+		return nil, &Error{File: req.Path, Err: err}
+	}
+	repo, err := OpenRepo(req.RepoDir, req.MaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	defer repo.Close()
+	vals, err := h.values(repo)
+	if err != nil {
+		return nil, err
+	}
+	chrt, err := helmLoadChart(repo, dir)
+	if err != nil {
+		return nil, err
+	}
+	if deps := chrt.Metadata.Dependencies; deps != nil {
+		if err := action.CheckDependencies(chrt, deps); err != nil {
+			return nil, &Error{File: dir + "/Chart.yaml", Err: fmt.Errorf("chart dependencies %v (vendor them: run `helm dependency build` and commit charts/)", err)}
+		}
+	}
+	rel, err := h.install(ctx, req, chrt, vals)
+	if err != nil {
+		return nil, &Error{File: dir, Err: fmt.Errorf("helm template: %w", err)}
+	}
+	return helmObjects(rel)
+}
+
+// values merges the value files in order, then the inline values.
+func (h Helm) values(repo *Repo) (map[string]any, error) {
+	out := map[string]any{}
+	for _, f := range h.ValueFiles {
+		data, err := repo.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var m map[string]any
+		if err := yaml.Unmarshal(data, &m); err != nil {
+			return nil, &Error{File: f, Err: fmt.Errorf("parse value file: %w", err)}
+		}
+		out = helmMergeMaps(out, m)
+	}
+	return helmMergeMaps(out, h.Values), nil
+}
+
+// helmMergeMaps merges b over a as helm's `-f`/`--set` do: nested maps
+// merge, anything else in b replaces.
+func helmMergeMaps(a, b map[string]any) map[string]any {
+	out := make(map[string]any, len(a))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		if bm, ok := v.(map[string]any); ok {
+			if am, ok := out[k].(map[string]any); ok {
+				out[k] = helmMergeMaps(am, bm)
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func (h Helm) install(ctx context.Context, req Request, chrt *chart.Chart, vals map[string]any) (*release.Release, error) {
+	cfg := &action.Configuration{Log: func(string, ...any) {}}
+	in := action.NewInstall(cfg)
+	in.DryRun = true
+	in.DryRunOption = "client"
+	in.ClientOnly = true
+	in.Replace = true
+	in.IncludeCRDs = true
+	in.ReleaseName = firstNonEmpty(h.ReleaseName, req.AppName)
+	in.Namespace = firstNonEmpty(h.Namespace, req.Namespace, "default")
+	if in.ReleaseName == "" {
+		return nil, fmt.Errorf("no release name (set the release name or the application name)")
+	}
+	if h.KubeVersion != "" {
+		kv, err := chartutil.ParseKubeVersion(h.KubeVersion)
+		if err != nil {
+			return nil, fmt.Errorf("kube version %q: %w", h.KubeVersion, err)
+		}
+		in.KubeVersion = kv
+	}
+	in.SetRegistryClient(nil)
+	return in.RunWithContext(ctx, chrt, vals)
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+var helmDocSep = regexp.MustCompile(`(?m)^---[ \t]*$`)
+var helmSource = regexp.MustCompile(`(?m)^# Source: (.+)$`)
+
+// helmObjects splits the release's manifest, then its non-test hooks, into
+// objects; each document is decoded under its template's name.
+func helmObjects(rel *release.Release) ([]*unstructured.Unstructured, error) {
+	var out []*unstructured.Unstructured
+	add := func(source, doc string) error {
+		if m := helmSource.FindStringSubmatch(doc); m != nil {
+			source = m[1]
+		}
+		objs, err := DecodeManifests(source, []byte(doc))
+		if err != nil {
+			return err
+		}
+		out = append(out, objs...)
+		return nil
+	}
+	for _, doc := range helmDocSep.Split(rel.Manifest, -1) {
+		if err := add("", doc); err != nil {
+			return nil, err
+		}
+	}
+	for _, hk := range rel.Hooks {
+		if helmIsTest(hk) {
+			continue
+		}
+		if err := add(hk.Path, hk.Manifest); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func helmIsTest(h *release.Hook) bool {
+	for _, e := range h.Events {
+		if e == release.HookTest {
+			return true
+		}
+	}
+	return false
+}
+
+// Hook phases returned by HookPhase.
+const (
+	// HookPre objects (pre-install/pre-upgrade) are applied, and waited
+	// for, before the main objects.
+	HookPre = "pre"
+	// HookPost objects (post-install/post-upgrade) are applied after the
+	// main objects are healthy.
+	HookPost = "post"
+	// HookSkip objects are hooks for other events only (delete, rollback,
+	// test): a sync does not apply them.
+	HookSkip = "skip"
+)
+
+// HookPhase reads an object's helm.sh/hook annotation. phase is "" for an
+// object that is not a hook, else HookPre, HookPost or HookSkip (pre wins
+// when a hook names both pre- and post- events). deletePolicies are the
+// helm.sh/hook-delete-policy values; helm's default, before-hook-creation,
+// when a hook sets none.
+func HookPhase(obj *unstructured.Unstructured) (phase string, deletePolicies []string) {
+	ann := obj.GetAnnotations()
+	hooks, ok := ann[release.HookAnnotation]
+	if !ok {
+		return "", nil
+	}
+	phase = HookSkip
+	for _, e := range splitList(hooks) {
+		switch release.HookEvent(e) {
+		case release.HookPreInstall, release.HookPreUpgrade:
+			phase = HookPre
+		case release.HookPostInstall, release.HookPostUpgrade:
+			if phase != HookPre {
+				phase = HookPost
+			}
+		}
+	}
+	deletePolicies = splitList(ann[release.HookDeleteAnnotation])
+	if len(deletePolicies) == 0 {
+		deletePolicies = []string{string(release.HookBeforeHookCreation)}
+	}
+	return phase, deletePolicies
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -130,15 +130,16 @@ func (f *Fetcher) fetchCommit(ctx context.Context, s *session, c cache, rm remot
 	if refName != "" {
 		attempts = append(attempts, []string{"--depth=1", rm.url, refName})
 	}
-	attempts = append(attempts, []string{"--depth=1", rm.url, sha})
-	full := []string{rm.url, "+refs/*:refs/tether/*"}
-	if c.isShallow() {
-		full = append([]string{"--unshallow"}, full...)
-	}
-	attempts = append(attempts, full)
+	attempts = append(attempts, []string{"--depth=1", rm.url, sha}, nil) // nil: full fetch
 
 	var last error
 	for _, a := range attempts {
+		if a == nil {
+			a = []string{rm.url, "+refs/*:refs/tether/*"}
+			if c.isShallow() { // checked now: an earlier attempt may have made it so
+				a = append([]string{"--unshallow"}, a...)
+			}
+		}
 		args := append([]string{"--git-dir=" + c.repo(), "fetch", "--quiet", "--no-tags", "--no-write-fetch-head"}, a...)
 		_, err := f.run(ctx, s, "", nil, args...)
 		if err == nil && f.hasCommit(ctx, s, c, sha) {

@@ -137,6 +137,20 @@ func TestFetchReusesCheckout(t *testing.T) {
 	if got, want := log.subcommands(), []string{"show"}; !slices.Equal(got, want) {
 		t.Errorf("Fetch of a cached SHA ran git %v, want %v", got, want)
 	}
+	// The cache holds the bare repository and the checkouts, nothing half-done.
+	entries, err := os.ReadDir(filepath.Dir(rev1.Dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	want := []string{c1, c2, "repo.git", "url"}
+	slices.Sort(want)
+	if !slices.Equal(names, want) {
+		t.Errorf("cache dir holds %v, want %v", names, want)
+	}
 }
 
 func TestFetchPrunesOldCheckouts(t *testing.T) {

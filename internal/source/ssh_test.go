@@ -111,6 +111,14 @@ LogLevel VERBOSE
 	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	runSSHD(t, sshd, cfg, s.port)
+	return s
+}
+
+// runSSHD starts sshd with config cfg, stops it when the test ends, and
+// waits until it listens on port.
+func runSSHD(t *testing.T, sshd, cfg string, port int) {
+	t.Helper()
 	var logs bytes.Buffer
 	cmd := exec.Command(sshd, "-D", "-e", "-f", cfg)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
@@ -127,10 +135,10 @@ LogLevel VERBOSE
 		}
 	})
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", s.port), time.Second)
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
 		if err == nil {
 			c.Close()
-			return s
+			return
 		}
 		select {
 		case <-exited:
@@ -138,7 +146,7 @@ LogLevel VERBOSE
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("sshd did not listen on port %d: %v", s.port, err)
+			t.Fatalf("sshd did not listen on port %d: %v", port, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

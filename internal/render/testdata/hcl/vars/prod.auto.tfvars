@@ -1,0 +1,4 @@
+env = {
+  LOG_LEVEL = "warn"
+  REGION    = "eu"
+}

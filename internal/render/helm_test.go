@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -230,5 +231,107 @@ func TestHelmRefuses(t *testing.T) {
 				t.Errorf("error leaks /etc/passwd content: %q", err)
 			}
 		})
+	}
+}
+
+// helmLargeChart writes a chart that renders 4 objects per entry of
+// .Values.services through range loops.
+func helmLargeChart(b *testing.B, services int) string {
+	b.Helper()
+	repo := b.TempDir()
+	var vals strings.Builder
+	vals.WriteString("image: ghcr.io/example/app\nservices:\n")
+	for i := range services {
+		fmt.Fprintf(&vals, "  - name: svc-%03d\n    port: %d\n    replicas: %d\n", i, 8000+i, 1+i%3)
+	}
+	files := map[string]string{
+		"chart/Chart.yaml":  "apiVersion: v2\nname: big\nversion: 0.1.0\nappVersion: \"1.0\"\n",
+		"chart/values.yaml": vals.String(),
+		"chart/templates/_helpers.tpl": `{{- define "big.labels" -}}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/name: {{ .svc.name }}
+{{- end -}}
+`,
+		"chart/templates/all.yaml": `{{- range .Values.services }}
+{{- $ctx := dict "root" $ "svc" . }}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .name }}
+  labels: {{- include "big.labels" $ctx | nindent 4 }}
+spec:
+  replicas: {{ .replicas }}
+  selector:
+    matchLabels: {{- include "big.labels" $ctx | nindent 6 }}
+  template:
+    metadata:
+      labels: {{- include "big.labels" $ctx | nindent 8 }}
+    spec:
+      serviceAccountName: {{ .name }}
+      containers:
+        - name: app
+          image: "{{ $.Values.image }}:{{ $.Chart.AppVersion }}"
+          ports: [{containerPort: {{ .port }}}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .name }}
+  labels: {{- include "big.labels" $ctx | nindent 4 }}
+spec:
+  selector: {{- include "big.labels" $ctx | nindent 4 }}
+  ports: [{port: 80, targetPort: {{ .port }}}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .name }}
+data:
+  PORT: {{ .port | quote }}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ .name }}
+{{- end }}
+`,
+	}
+	for name, content := range files {
+		p := filepath.Join(repo, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return repo
+}
+
+const helmLargeServices = 50 // 4 objects each: 200
+
+func BenchmarkHelmChart(b *testing.B) {
+	repo := helmLargeChart(b, helmLargeServices)
+	req := Request{RepoDir: repo, Path: "chart", AppName: "big", Namespace: "big"}
+	b.ReportAllocs()
+	for b.Loop() {
+		objs, err := Helm{}.Render(context.Background(), req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(objs) != 4*helmLargeServices {
+			b.Fatalf("rendered %d objects, want %d", len(objs), 4*helmLargeServices)
+		}
+	}
+}
+
+func BenchmarkHelmTemplateBinary(b *testing.B) {
+	repo := helmLargeChart(b, helmLargeServices)
+	helmBinary(b)
+	for b.Loop() {
+		if out := runHelm(b, repo, "template", "big", "chart", "-n", "big"); len(out) == 0 {
+			b.Fatal("no output")
+		}
 	}
 }

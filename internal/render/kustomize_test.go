@@ -18,6 +18,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 )
 
@@ -324,5 +325,139 @@ func TestKustomizeRemoteBaseAllowed(t *testing.T) {
 	}
 	if len(got) != 1 || got[0].GetName() != "app-from-remote" {
 		t.Errorf("got %v, want one ConfigMap app-from-remote", kustCanon(t, got))
+	}
+}
+
+// kustLargeTree writes a base of n Deployments, Services and ConfigMaps
+// (3n objects) plus a ConfigMap generator, and an overlay that patches them
+// all; it returns the repository directory.
+func kustLargeTree(b *testing.B, n int) string {
+	b.Helper()
+	repo := b.TempDir()
+	files := map[string]string{}
+	var res strings.Builder
+	for i := range n {
+		name := fmt.Sprintf("svc-%03d", i)
+		files[fmt.Sprintf("base/%s.yaml", name)] = fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: %[1]s
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: %[1]s}
+  template:
+    metadata:
+      labels: {app: %[1]s}
+    spec:
+      containers:
+        - name: app
+          image: ghcr.io/example/%[1]s:1.0.0
+          envFrom: [{configMapRef: {name: %[1]s}}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: %[1]s
+spec:
+  selector: {app: %[1]s}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: %[1]s
+data:
+  LOG_LEVEL: info
+  INDEX: "%[2]d"
+`, name, i)
+		fmt.Fprintf(&res, "  - %s.yaml\n", name)
+	}
+	files["base/kustomization.yaml"] = "resources:\n" + res.String() +
+		"configMapGenerator:\n  - name: shared\n    literals: [A=1, B=2]\n"
+	files["overlay/kustomization.yaml"] = `resources: [../base]
+namePrefix: prod-
+namespace: prod
+labels:
+  - pairs: {env: prod}
+    includeSelectors: true
+images:
+  - name: ghcr.io/example/svc-001
+    newTag: 2.0.0
+patches:
+  - target: {kind: Deployment}
+    patch: |-
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: any}
+      spec:
+        replicas: 3
+        template:
+          spec:
+            containers:
+              - name: app
+                resources: {limits: {memory: 256Mi}}
+  - target: {kind: Service}
+    patch: |-
+      - op: add
+        path: /metadata/annotations
+        value: {tier: web}
+`
+	for name, content := range files {
+		p := filepath.Join(repo, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return repo
+}
+
+const kustLargeN = 166 // 3*166 + 1 generated = 499 objects
+
+func BenchmarkKustomizeLarge(b *testing.B) {
+	repo := kustLargeTree(b, kustLargeN)
+	req := Request{RepoDir: repo, Path: "overlay", MaxBytes: 64 << 20}
+	b.ReportAllocs()
+	for b.Loop() {
+		objs, err := Kustomize{}.Render(context.Background(), req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(objs) != 3*kustLargeN+1 {
+			b.Fatalf("rendered %d objects, want %d", len(objs), 3*kustLargeN+1)
+		}
+	}
+}
+
+func BenchmarkKubectlKustomizeLarge(b *testing.B) {
+	repo := kustLargeTree(b, kustLargeN)
+	dir := filepath.Join(repo, "overlay")
+	for b.Loop() {
+		if out := kubectlKustomize(b, dir); len(out) == 0 {
+			b.Fatal("no output")
+		}
+	}
+}
+
+// BenchmarkKustomizeLargeDiskFS runs krusty on kustomize's own on-disk
+// filesystem over the same tree: the difference from BenchmarkKustomizeLarge
+// is the cost of the contained filesystem and preflight walk.
+func BenchmarkKustomizeLargeDiskFS(b *testing.B) {
+	repo := kustLargeTree(b, kustLargeN)
+	opts := krusty.MakeDefaultOptions()
+	opts.Reorder = krusty.ReorderOptionUnspecified
+	opts.LoadRestrictions = types.LoadRestrictionsNone
+	b.ReportAllocs()
+	for b.Loop() {
+		m, err := krusty.MakeKustomizer(opts).Run(filesys.MakeFsOnDisk(), filepath.Join(repo, "overlay"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if m.Size() != 3*kustLargeN+1 {
+			b.Fatalf("rendered %d objects", m.Size())
+		}
 	}
 }

@@ -1,0 +1,45 @@
+# Tether's build. `make test` is what CI runs (.ci/run); `make cluster-up`
+# starts a local control plane for trying Tether by hand.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+CLUSTER_DIR ?= $(CURDIR)/.cache/cluster
+DEVCLUSTER := $(GO) run ./internal/testenv/devcluster
+
+.PHONY: all build test deps testenv cluster-up cluster-down bench vet clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/tether ./cmd/tether
+
+# deps installs what the tests need beyond Go, git and gcc: an SSH server
+# (Git over SSH is tested against a real sshd).
+deps:
+	@command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null; }
+
+# testenv builds the control-plane binaries (etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler, kwok) from Go modules into the
+# user cache; it does nothing when they are up to date.
+testenv:
+	@$(DEVCLUSTER) build >/dev/null
+
+vet:
+	$(GO) vet ./...
+
+test: deps testenv vet
+	$(GO) test -count=1 -timeout 25m ./...
+
+bench: testenv
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 5 ./...
+
+cluster-up: testenv
+	@$(DEVCLUSTER) up -dir $(CLUSTER_DIR)
+	@echo "# run the line above, then: kubectl get nodes"
+
+cluster-down:
+	@$(DEVCLUSTER) down -dir $(CLUSTER_DIR)
+
+clean:
+	rm -rf bin .cache

@@ -1,0 +1,77 @@
+package v1alpha1
+
+import (
+	_ "embed"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/yaml"
+)
+
+//go:embed crd.yaml
+var crdYAML []byte
+
+// CRD returns the Application CustomResourceDefinition.
+func CRD() *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal(crdYAML, &u.Object); err != nil {
+		panic(fmt.Sprintf("embedded CRD: %v", err)) // a build defect, caught by tests
+	}
+	return u
+}
+
+// FromUnstructured converts a live or parsed object into an Application.
+func FromUnstructured(u *unstructured.Unstructured) (*Application, error) {
+	app := &Application{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, app); err != nil {
+		return nil, fmt.Errorf("application %s/%s: %w", u.GetNamespace(), u.GetName(), err)
+	}
+	return app, nil
+}
+
+// ToUnstructured converts an Application for the dynamic client.
+func ToUnstructured(app *Application) (*unstructured.Unstructured, error) {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(app)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{Object: m}
+	u.SetAPIVersion(Group + "/" + Version)
+	u.SetKind(Kind)
+	return u, nil
+}
+
+// Condition types and reasons (kstatus conventions: Ready, Reconciling, Stalled).
+const (
+	ConditionReady       = "Ready"
+	ConditionReconciling = "Reconciling"
+	ConditionStalled     = "Stalled"
+)
+
+// SetCondition adds or replaces a condition, keeping LastTransitionTime
+// when the status did not change.
+func (s *ApplicationStatus) SetCondition(c metav1.Condition) {
+	for i, old := range s.Conditions {
+		if old.Type != c.Type {
+			continue
+		}
+		if old.Status == c.Status {
+			c.LastTransitionTime = old.LastTransitionTime
+		}
+		s.Conditions[i] = c
+		return
+	}
+	s.Conditions = append(s.Conditions, c)
+}
+
+// Condition returns the condition of a type, or nil.
+func (s *ApplicationStatus) Condition(typ string) *metav1.Condition {
+	for i := range s.Conditions {
+		if s.Conditions[i].Type == typ {
+			return &s.Conditions[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,189 @@
+// Package v1alpha1 is the Application API (group tether.dev, version
+// v1alpha1): what a user declares to deploy, and the status in which every
+// Tether process records what it did. Field names follow Argo CD where the
+// concept is the same. Objects travel as unstructured and are converted
+// with the apimachinery converter, so no generated deepcopy code is needed.
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Group, Version and Kind of the Application.
+const (
+	Group    = "tether.dev"
+	Version  = "v1alpha1"
+	Kind     = "Application"
+	Resource = "applications"
+)
+
+// GroupVersionResource of applications.
+var GroupVersionResource = schema.GroupVersionResource{Group: Group, Version: Version, Resource: Resource}
+
+// Application is one deployable unit: a path in a Git repository applied
+// to a namespace.
+type Application struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	Spec              ApplicationSpec   `json:"spec"`
+	Status            ApplicationStatus `json:"status,omitempty"`
+}
+
+// ApplicationSpec is what the user declares.
+type ApplicationSpec struct {
+	Source      Source      `json:"source"`
+	Destination Destination `json:"destination,omitempty"`
+	SyncPolicy  SyncPolicy  `json:"syncPolicy,omitempty"`
+	// Suspend stops the agent from reconciling the application.
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// Source says where the desired state is and how to render it.
+type Source struct {
+	// RepoURL is https://, http://, ssh://, git@host:path, file:// or a local path.
+	RepoURL string `json:"repoURL"`
+	// TargetRevision is a branch, tag or full commit SHA; "" is the remote's HEAD.
+	TargetRevision string `json:"targetRevision,omitempty"`
+	// Path is the directory in the repository; "" is the root.
+	Path string `json:"path,omitempty"`
+	// SecretRef names a Secret in the Application's namespace with
+	// credentials: username/password (HTTPS), or sshPrivateKey and knownHosts.
+	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
+	// At most one of these forces a renderer; otherwise it is detected.
+	Directory *DirectorySource `json:"directory,omitempty"`
+	Kustomize *KustomizeSource `json:"kustomize,omitempty"`
+	Helm      *HelmSource      `json:"helm,omitempty"`
+	HCL       *HCLSource       `json:"hcl,omitempty"`
+	// Decryption configures SOPS decryption of encrypted manifests.
+	Decryption *Decryption `json:"decryption,omitempty"`
+	// MaxBytes caps the bytes a render may read (default 10 MiB).
+	MaxBytes int64 `json:"maxBytes,omitempty"`
+}
+
+// LocalObjectReference names an object in the same namespace.
+type LocalObjectReference struct {
+	Name string `json:"name"`
+}
+
+// DirectorySource renders plain manifests.
+type DirectorySource struct {
+	Recurse *bool `json:"recurse,omitempty"`
+}
+
+// KustomizeSource renders with Kustomize.
+type KustomizeSource struct {
+	AllowRemoteBases bool `json:"allowRemoteBases,omitempty"`
+}
+
+// HelmSource renders a Helm chart.
+type HelmSource struct {
+	ReleaseName string   `json:"releaseName,omitempty"`
+	ValueFiles  []string `json:"valueFiles,omitempty"`
+	// Values are inline values, applied after the value files.
+	Values map[string]any `json:"values,omitempty"`
+}
+
+// HCLSource renders Terraform-style HCL.
+type HCLSource struct{}
+
+// Decryption configures SOPS.
+type Decryption struct {
+	Provider  string                `json:"provider,omitempty"` // "sops"
+	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
+}
+
+// Destination is where namespaced objects that name no namespace go.
+type Destination struct {
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// SyncPolicy says how syncs behave.
+type SyncPolicy struct {
+	// Prune deletes objects that left Git.
+	Prune bool `json:"prune,omitempty"`
+	// AllowEmpty lets a render of zero objects prune everything.
+	AllowEmpty bool `json:"allowEmpty,omitempty"`
+	// Automated applies new revisions without a manual sync.
+	Automated bool `json:"automated,omitempty"`
+	// SelfHeal reverts out-of-band changes to managed objects.
+	SelfHeal bool `json:"selfHeal,omitempty"`
+	// Interval between checks of the repository (default 1m).
+	Interval *metav1.Duration `json:"interval,omitempty"`
+}
+
+// ApplicationStatus is what Tether records.
+type ApplicationStatus struct {
+	ObservedGeneration    int64              `json:"observedGeneration,omitempty"`
+	Conditions            []metav1.Condition `json:"conditions,omitempty"`
+	LastAttemptedRevision string             `json:"lastAttemptedRevision,omitempty"`
+	LastAppliedRevision   *RevisionInfo      `json:"lastAppliedRevision,omitempty"`
+	Sync                  SyncStatus         `json:"sync,omitempty"`
+	Health                HealthStatus       `json:"health,omitempty"`
+	// Inventory lists every object Tether applied for this application.
+	Inventory []InventoryEntry `json:"inventory,omitempty"`
+	// History holds the last HistoryLimit syncs, newest first.
+	History []HistoryEntry `json:"history,omitempty"`
+}
+
+// HistoryLimit bounds status.history.
+const HistoryLimit = 20
+
+// RevisionInfo describes a commit.
+type RevisionInfo struct {
+	Revision string       `json:"revision"`
+	Subject  string       `json:"subject,omitempty"`
+	Author   string       `json:"author,omitempty"`
+	Time     *metav1.Time `json:"time,omitempty"`
+}
+
+// Sync states.
+const (
+	SyncSynced    = "Synced"
+	SyncOutOfSync = "OutOfSync"
+	SyncUnknown   = "Unknown"
+)
+
+// SyncStatus compares the live objects with the last rendered revision.
+type SyncStatus struct {
+	Status   string `json:"status,omitempty"`
+	Revision string `json:"revision,omitempty"`
+}
+
+// HealthStatus is the worst health of the managed objects.
+type HealthStatus struct {
+	Status  string `json:"status,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// InventoryEntry is one managed object. Hashes let an unchanged re-sync
+// skip every per-object request: Desired is a hash of what was applied,
+// Fields a hash of the field set Tether owned right after applying it
+// (another writer changing one of those fields changes the set).
+type InventoryEntry struct {
+	ID      string `json:"id"`
+	Version string `json:"v"`
+	Desired string `json:"desired,omitempty"`
+	Fields  string `json:"fields,omitempty"`
+}
+
+// Sync results.
+const (
+	ResultSucceeded = "Succeeded"
+	ResultFailed    = "Failed"
+)
+
+// HistoryEntry records one sync.
+type HistoryEntry struct {
+	ID         int64       `json:"id"`
+	Revision   string      `json:"revision"`
+	Subject    string      `json:"subject,omitempty"`
+	StartedAt  metav1.Time `json:"startedAt"`
+	FinishedAt metav1.Time `json:"finishedAt"`
+	Result     string      `json:"result"`
+	Message    string      `json:"message,omitempty"`
+	Created    int         `json:"created"`
+	Updated    int         `json:"updated"`
+	Deleted    int         `json:"deleted"`
+	Initiator  string      `json:"initiator,omitempty"`
+}

@@ -1,0 +1,248 @@
+package plan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tether-dev/tether/internal/kube"
+	"github.com/tether-dev/tether/internal/object"
+)
+
+// Options are the rules of one comparison. The CLI's diff, its sync and
+// the agent all build them with the same function.
+type Options struct {
+	Owner object.Owner
+	// Namespace is given to namespaced objects that name none.
+	Namespace string
+	// Prune turns objects that left Git into Delete (else Extraneous).
+	Prune bool
+	// Concurrency bounds parallel dry-runs (default 16).
+	Concurrency int
+}
+
+// InventoryEntry is what the plan needs from the previous sync's
+// inventory: see v1alpha1.InventoryEntry.
+type InventoryEntry struct {
+	ID          object.ID
+	Version     string
+	DesiredHash string
+	FieldsHash  string
+}
+
+// ErrOwnedByOther marks an object that belongs to another Application.
+var ErrOwnedByOther = errors.New("owned by another application")
+
+// Make computes the plan. desired objects are changed in place: marked
+// with the owner and given the default namespace.
+func Make(ctx context.Context, c *kube.Client, desired []*unstructured.Unstructured, inv []InventoryEntry, opts Options) (*Plan, error) {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 16
+	}
+	changes, err := prepare(c, desired, opts)
+	if err != nil {
+		return nil, err
+	}
+	live, err := listLive(ctx, c, changes, inv, opts.Owner)
+	if err != nil {
+		return nil, err
+	}
+	prev := map[object.ID]InventoryEntry{}
+	for _, e := range inv {
+		prev[e.ID] = e
+	}
+	if err := compareAll(ctx, c, changes, live, prev, opts); err != nil {
+		return nil, err
+	}
+	p := &Plan{Changes: changes}
+	p.Changes = append(p.Changes, stale(changes, inv, live, opts.Prune)...)
+	return p, nil
+}
+
+// prepare resolves each desired object's resource and namespace, marks it
+// as ours, and rejects duplicates. A kind the cluster does not serve is an
+// error unless a CRD in the same set defines it.
+func prepare(c *kube.Client, desired []*unstructured.Unstructured, opts Options) ([]Change, error) {
+	crds := map[schema.GroupKind]bool{}
+	for _, u := range desired {
+		if u.GetKind() == "CustomResourceDefinition" {
+			g, _, _ := unstructured.NestedString(u.Object, "spec", "group")
+			k, _, _ := unstructured.NestedString(u.Object, "spec", "names", "kind")
+			crds[schema.GroupKind{Group: g, Kind: k}] = true
+		}
+	}
+	var errs []error
+	seen := map[object.ID]string{}
+	changes := make([]Change, 0, len(desired))
+	for _, u := range desired {
+		src := object.TakeSource(u)
+		gvk := u.GroupVersionKind()
+		ch := Change{Desired: u, Source: src, Version: u.GetAPIVersion()}
+		m, err := c.Mapping(gvk.GroupKind(), gvk.Version)
+		switch {
+		case err == nil:
+			ch.Resource = m.Resource
+			if m.Scope.Name() == meta.RESTScopeNameNamespace {
+				if u.GetNamespace() == "" {
+					u.SetNamespace(opts.Namespace)
+				}
+			} else {
+				u.SetNamespace("")
+			}
+		case meta.IsNoMatchError(err) && crds[gvk.GroupKind()]:
+			// Served once its CRD, applied in the first stage, is established.
+			ch.Reason = "its CustomResourceDefinition is applied first"
+		default:
+			errs = append(errs, fmt.Errorf("%s: unknown kind %s: %w", where(src, u), gvk, err))
+			continue
+		}
+		opts.Owner.Mark(u)
+		ch.ID = object.IDOf(u)
+		if first, dup := seen[ch.ID]; dup {
+			errs = append(errs, fmt.Errorf("%s: %s is also declared in %s", where(src, u), ch.ID.Display(), first))
+			continue
+		}
+		seen[ch.ID] = where(src, u)
+		ch.DesiredHash = hashObject(u)
+		changes = append(changes, ch)
+	}
+	return changes, errors.Join(errs...)
+}
+
+func where(src string, u *unstructured.Unstructured) string {
+	if src != "" {
+		return src
+	}
+	return object.IDOf(u).Display()
+}
+
+// listLive lists, once per resource and namespace, the live objects that
+// carry the app's label. That is the only read an unchanged sync makes.
+func listLive(ctx context.Context, c *kube.Client, changes []Change, inv []InventoryEntry, owner object.Owner) (map[object.ID]*unstructured.Unstructured, error) {
+	type key struct {
+		gvr schema.GroupVersionResource
+		ns  string
+	}
+	keys := map[key]bool{}
+	for _, ch := range changes {
+		if !ch.Resource.Empty() {
+			keys[key{ch.Resource, ch.ID.Namespace}] = true
+		}
+	}
+	for _, e := range inv {
+		gv, _ := schema.ParseGroupVersion(e.Version)
+		m, err := c.Mapping(e.ID.GroupKind(), gv.Version)
+		if err != nil {
+			continue // its kind is gone from the cluster: nothing left to list
+		}
+		ns := e.ID.Namespace
+		if m.Scope.Name() != meta.RESTScopeNameNamespace {
+			ns = ""
+		}
+		keys[key{m.Resource, ns}] = true
+	}
+	live := map[object.ID]*unstructured.Unstructured{}
+	for k := range keys {
+		list, err := c.Dynamic.Resource(k.gvr).Namespace(k.ns).List(ctx, metav1.ListOptions{LabelSelector: owner.Selector()})
+		if err != nil {
+			return nil, fmt.Errorf("list %s in %q: %w", k.gvr.Resource, k.ns, err)
+		}
+		for i := range list.Items {
+			u := &list.Items[i]
+			if object.OwnerOf(u) == owner.String() {
+				live[object.IDOf(u)] = u
+			}
+		}
+	}
+	return live, nil
+}
+
+// compareAll fills in the action of each change, concurrently.
+func compareAll(ctx context.Context, c *kube.Client, changes []Change, live map[object.ID]*unstructured.Unstructured, prev map[object.ID]InventoryEntry, opts Options) error {
+	sem := make(chan struct{}, opts.Concurrency)
+	var wg sync.WaitGroup
+	errs := make([]error, len(changes))
+	for i := range changes {
+		ch := &changes[i]
+		ch.Live = live[ch.ID]
+		if ch.Live != nil {
+			if e, ok := prev[ch.ID]; ok && e.DesiredHash == ch.DesiredHash && e.FieldsHash != "" && e.FieldsHash == FieldsHash(ch.Live) {
+				ch.Action, ch.FieldsHash = Unchanged, e.FieldsHash
+				continue
+			}
+		}
+		if ch.Resource.Empty() {
+			ch.Action = Create // kind from a CRD of this same sync
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = compare(ctx, c, ch, opts.Owner)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// compare decides one object by a server-side apply dry-run.
+func compare(ctx context.Context, c *kube.Client, ch *Change, owner object.Owner) error {
+	ri := c.Dynamic.Resource(ch.Resource).Namespace(ch.ID.Namespace)
+	if ch.Live == nil {
+		// Not labelled as ours: it may still exist, unowned or another app's.
+		got, err := ri.Get(ctx, ch.ID.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return fmt.Errorf("get %s: %w", ch.ID.Display(), err)
+		case object.OwnerOf(got) != "" && object.OwnerOf(got) != owner.String():
+			return fmt.Errorf("%s (%s): %w %s", ch.ID.Display(), where(ch.Source, ch.Desired), ErrOwnedByOther, object.OwnerOf(got))
+		default:
+			ch.Live = got
+		}
+	}
+	pred, err := ri.Apply(ctx, ch.ID.Name, ch.Desired, metav1.ApplyOptions{FieldManager: FieldManager, Force: true, DryRun: []string{metav1.DryRunAll}})
+	if err != nil {
+		return fmt.Errorf("dry-run apply %s (%s): %w", ch.ID.Display(), where(ch.Source, ch.Desired), err)
+	}
+	ch.Predicted = pred
+	switch {
+	case ch.Live == nil:
+		ch.Action = Create
+	case Equal(ch.Live, pred):
+		ch.Action, ch.FieldsHash = Unchanged, FieldsHash(ch.Live)
+	default:
+		ch.Action = Update
+	}
+	return nil
+}
+
+// stale lists the inventory's objects that are no longer desired.
+func stale(changes []Change, inv []InventoryEntry, live map[object.ID]*unstructured.Unstructured, prune bool) []Change {
+	want := map[object.ID]bool{}
+	for _, ch := range changes {
+		want[ch.ID] = true
+	}
+	var out []Change
+	for _, e := range inv {
+		if want[e.ID] {
+			continue
+		}
+		ch := Change{ID: e.ID, Version: e.Version, Live: live[e.ID], Action: Extraneous, Reason: "not in Git; pruning is off"}
+		if prune {
+			ch.Action, ch.Reason = Delete, "not in Git"
+		}
+		out = append(out, ch)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID.String() < out[j].ID.String() })
+	return out
+}

@@ -41,6 +41,9 @@ type InventoryEntry struct {
 // ErrOwnedByOther marks an object that belongs to another Application.
 var ErrOwnedByOther = errors.New("owned by another application")
 
+// ErrUnknownKind marks a desired object whose kind the cluster does not serve.
+var ErrUnknownKind = errors.New("unknown kind")
+
 // Make computes the plan. desired objects are changed in place: marked
 // with the owner and given the default namespace.
 func Make(ctx context.Context, c *kube.Client, desired []*unstructured.Unstructured, inv []InventoryEntry, opts Options) (*Plan, error) {
@@ -101,7 +104,7 @@ func prepare(c *kube.Client, desired []*unstructured.Unstructured, opts Options)
 			// Served once its CRD, applied in the first stage, is established.
 			ch.Reason = "its CustomResourceDefinition is applied first"
 		default:
-			errs = append(errs, fmt.Errorf("%s: unknown kind %s: %w", where(src, u), gvk, err))
+			errs = append(errs, fmt.Errorf("%s: %w %s: %w", where(src, u), ErrUnknownKind, gvk.GroupVersion().String()+", Kind="+gvk.Kind, err))
 			continue
 		}
 		opts.Owner.Mark(u)

@@ -33,11 +33,13 @@ const aliasAllowance = 64 << 10
 // once. Errors are *Error values naming file (as given) and, where known,
 // the line; several are joined with errors.Join.
 func DecodeManifests(file string, data []byte) ([]*unstructured.Unstructured, error) {
-	return decodeManifests(file, data, dupSet{})
+	return decodeManifests(file, data, dupSet{}, false)
 }
 
-// decodeManifests is DecodeManifests with a duplicate set shared by the caller.
-func decodeManifests(file string, data []byte, seen dupSet) ([]*unstructured.Unstructured, error) {
+// decodeManifests is DecodeManifests with a duplicate set shared by the
+// caller; with annotate, each object carries object.SourceAnnotation
+// ("file:line") so later errors can name where it came from.
+func decodeManifests(file string, data []byte, seen dupSet, annotate bool) ([]*unstructured.Unstructured, error) {
 	var docs []located
 	var err error
 	if strings.HasSuffix(file, ".json") {
@@ -54,6 +56,14 @@ func decodeManifests(file string, data []byte, seen dupSet) ([]*unstructured.Uns
 		u, err := toObject(file, d)
 		if err == nil {
 			err = seen.add(file, d.line, u)
+		}
+		if err == nil && annotate {
+			ann := u.GetAnnotations()
+			if ann == nil {
+				ann = map[string]string{}
+			}
+			ann[object.SourceAnnotation] = fmt.Sprintf("%s:%d", file, d.line)
+			u.SetAnnotations(ann)
 		}
 		if err != nil {
 			errs = append(errs, err)

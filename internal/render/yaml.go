@@ -94,7 +94,7 @@ func (d *Directory) readFile(repo *Repo, file string, seen dupSet) ([]*unstructu
 			return nil, &Error{File: file, Err: fmt.Errorf("decrypt: %w", err)}
 		}
 	}
-	return decodeManifests(file, data, seen)
+	return decodeManifests(file, data, seen, true)
 }
 
 // isManifest reports whether a file name has a manifest extension.

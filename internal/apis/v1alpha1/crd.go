@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	_ "embed"
+	"encoding/json"
 	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -74,4 +75,18 @@ func (s *ApplicationStatus) Condition(typ string) *metav1.Condition {
 		}
 	}
 	return nil
+}
+
+// DeepCopy copies the status through JSON (no generated code; the status
+// is small and copied once per sync).
+func (s *ApplicationStatus) DeepCopy() *ApplicationStatus {
+	data, err := json.Marshal(s)
+	if err != nil {
+		panic(fmt.Sprintf("status: %v", err)) // plain data: cannot fail
+	}
+	out := &ApplicationStatus{}
+	if err := json.Unmarshal(data, out); err != nil {
+		panic(fmt.Sprintf("status: %v", err))
+	}
+	return out
 }

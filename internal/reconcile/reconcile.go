@@ -1,0 +1,181 @@
+// Package reconcile is the one place that runs a sync's steps in order:
+// source → render → plan → apply → prune → health → record. The CLI's
+// diff and sync and the agent all call Run; the status, history, events
+// and the log line are written once, in a deferred finish.
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tether-dev/tether/internal/apis/v1alpha1"
+	"github.com/tether-dev/tether/internal/apply"
+	"github.com/tether-dev/tether/internal/health"
+	"github.com/tether-dev/tether/internal/inventory"
+	"github.com/tether-dev/tether/internal/kube"
+	"github.com/tether-dev/tether/internal/object"
+	"github.com/tether-dev/tether/internal/plan"
+	"github.com/tether-dev/tether/internal/source"
+)
+
+// Reconciler holds what every sync needs.
+type Reconciler struct {
+	Client  *kube.Client
+	Fetcher *source.Fetcher
+	// Decrypt decrypts SOPS-encrypted files; nil means encrypted files are errors.
+	Decrypt func(file string, data []byte) ([]byte, error)
+	Apply   apply.Options
+	Now     func() time.Time
+	Log     *slog.Logger
+}
+
+// Mode says how far Run goes.
+type Mode int
+
+const (
+	// Plan renders and compares, and changes nothing (tether diff).
+	Plan Mode = iota
+	// DryRun is Plan for tether sync --dry-run.
+	DryRun
+	// Sync applies, prunes, waits and records.
+	Sync
+)
+
+// Options are per-run choices.
+type Options struct {
+	Mode Mode
+	// Revision overrides spec.source.targetRevision (a PR preview).
+	Revision string
+	// Prune forces pruning on (tether sync --prune).
+	Prune bool
+	// Wait blocks until the objects are healthy or Timeout passes.
+	Wait    bool
+	Timeout time.Duration
+	// Initiator is recorded in history ("cli", "agent", "webhook").
+	Initiator string
+	// OnApply and OnHealth report progress, for a terminal.
+	OnApply  func(apply.Outcome)
+	OnHealth func(map[object.ID]health.Result)
+}
+
+// Result is everything a run found and did.
+type Result struct {
+	Revision source.Revision
+	Objects  []*unstructured.Unstructured
+	Warnings []string
+	Plan     *plan.Plan
+	Applied  []apply.Outcome
+	Pruned   []apply.Outcome
+	Health   health.Result
+	// Status is the recorded status (Sync mode).
+	Status   *v1alpha1.ApplicationStatus
+	Started  time.Time
+	Duration time.Duration
+}
+
+// PlanOptions builds the comparison rules from an Application; diff, sync
+// and the agent's drift check all use it.
+func PlanOptions(app *v1alpha1.Application, forcePrune bool) plan.Options {
+	return plan.Options{
+		Owner:     object.Owner{Namespace: app.Namespace, Name: app.Name},
+		Namespace: DestinationNamespace(app),
+		Prune:     forcePrune || app.Spec.SyncPolicy.Prune,
+	}
+}
+
+// Run performs one reconcile of app. In Sync mode the outcome is recorded
+// on the Application in the cluster, whether it succeeded or not.
+func (r *Reconciler) Run(ctx context.Context, app *v1alpha1.Application, opts Options) (res *Result, err error) {
+	res = &Result{Started: r.now()}
+	if opts.Mode == Sync {
+		defer func() { err = r.finish(ctx, app, opts, res, err) }()
+	}
+
+	// 1. Source: the commit to deploy.
+	revision := opts.Revision
+	if revision == "" {
+		revision = app.Spec.Source.TargetRevision
+	}
+	if res.Revision, err = r.fetch(ctx, app, revision); err != nil {
+		return res, err
+	}
+
+	// 2. Render it. A failed render stops everything: nothing is pruned.
+	if res.Objects, res.Warnings, err = r.renderApp(ctx, app, res.Revision.Dir); err != nil {
+		return res, err
+	}
+	popts := PlanOptions(app, opts.Prune)
+	if len(res.Objects) == 0 && popts.Prune && !app.Spec.SyncPolicy.AllowEmpty {
+		return res, needsUser("render", fmt.Errorf("%s at %s rendered no objects; refusing to prune everything (set syncPolicy.allowEmpty: true to allow)", displayPath(app.Spec.Source.Path), short(res.Revision.Commit)))
+	}
+
+	// 3. Plan: compare with the live cluster.
+	if res.Plan, err = r.plan(ctx, app, res.Objects, popts); err != nil {
+		return res, err
+	}
+	if opts.Mode != Sync {
+		return res, nil
+	}
+
+	// 4. Apply what changed, staged.
+	aopts := r.Apply
+	aopts.Progress = opts.OnApply
+	ar := apply.Apply(ctx, r.Client, res.Plan, aopts)
+	res.Applied = ar.Outcomes
+	if err := ar.Err(); err != nil {
+		return res, transient("apply", err)
+	}
+
+	// 5. Prune, last, and only after everything applied.
+	res.Pruned = apply.Prune(ctx, r.Client, res.Plan, popts.Owner, aopts)
+	if err := (&apply.Result{Outcomes: res.Pruned}).Err(); err != nil {
+		return res, transient("prune", err)
+	}
+
+	// 6. Health, from the objects in hand, or by waiting.
+	if res.Health, err = r.health(ctx, res, opts); err != nil {
+		return res, transient("health", err)
+	}
+	return res, nil
+}
+
+func (r *Reconciler) plan(ctx context.Context, app *v1alpha1.Application, objs []*unstructured.Unstructured, popts plan.Options) (*plan.Plan, error) {
+	inv, err := inventory.Decode(app.Status.Inventory)
+	if err != nil {
+		return nil, needsUser("plan", err)
+	}
+	p, err := plan.Make(ctx, r.Client, objs, inv, popts)
+	if err != nil {
+		if errors.Is(err, plan.ErrOwnedByOther) || isInvalid(err) {
+			return nil, needsUser("plan", err)
+		}
+		return nil, transient("plan", err)
+	}
+	return p, nil
+}
+
+func (r *Reconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func displayPath(p string) string {
+	if p == "" || p == "." {
+		return "the repository root"
+	}
+	return p
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}

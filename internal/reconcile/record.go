@@ -1,0 +1,209 @@
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/tether-dev/tether/internal/apis/v1alpha1"
+	"github.com/tether-dev/tether/internal/apply"
+	"github.com/tether-dev/tether/internal/health"
+	"github.com/tether-dev/tether/internal/inventory"
+	"github.com/tether-dev/tether/internal/plan"
+)
+
+// finish records the outcome of a sync on the Application: status,
+// inventory, history, an Event and one log line. It returns runErr joined
+// with any failure to record.
+func (r *Reconciler) finish(ctx context.Context, app *v1alpha1.Application, opts Options, res *Result, runErr error) error {
+	res.Duration = r.now().Sub(res.Started)
+	st := r.nextStatus(app, opts, res, runErr)
+	res.Status = st
+	// Record even when ctx was cancelled mid-sync (SIGTERM), briefly.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	recErr := r.patchStatus(rctx, app, st)
+	evErr := r.event(rctx, app, res, runErr)
+	r.logLine(app, res, runErr)
+	if recErr != nil {
+		recErr = transient("record", recErr)
+	}
+	return errors.Join(runErr, recErr, evErr)
+}
+
+func (r *Reconciler) nextStatus(app *v1alpha1.Application, opts Options, res *Result, runErr error) *v1alpha1.ApplicationStatus {
+	st := app.Status.DeepCopy()
+	st.ObservedGeneration = app.Generation
+	rev := res.Revision
+	if rev.Commit != "" {
+		st.LastAttemptedRevision = rev.Commit
+	}
+	if res.Plan != nil {
+		// Only a sync that got as far as a plan may change the inventory;
+		// objects whose delete failed stay in it.
+		st.Inventory = inventory.Next(res.Plan, res.Applied, res.Pruned)
+	}
+	now := metav1.NewTime(r.now())
+	ready := metav1.Condition{Type: v1alpha1.ConditionReady, ObservedGeneration: app.Generation, LastTransitionTime: now}
+	if runErr == nil {
+		st.LastAppliedRevision = &v1alpha1.RevisionInfo{Revision: rev.Commit, Subject: rev.Subject, Author: rev.Author, Time: &metav1.Time{Time: rev.Time}}
+		st.Sync = v1alpha1.SyncStatus{Status: syncState(res.Plan), Revision: rev.Commit}
+		st.Health = v1alpha1.HealthStatus{Status: res.Health.Status.String(), Message: res.Health.Message}
+		ready.Status, ready.Reason = metav1.ConditionTrue, "Succeeded"
+		ready.Message = fmt.Sprintf("applied revision %s: %s", short(rev.Commit), summary(res))
+		if res.Health.Status != health.Healthy {
+			ready.Status, ready.Reason = metav1.ConditionFalse, "Progressing"
+			ready.Message += "; health: " + res.Health.String()
+		}
+	} else {
+		st.Sync = v1alpha1.SyncStatus{Status: v1alpha1.SyncOutOfSync, Revision: rev.Commit}
+		if res.Plan == nil {
+			st.Sync.Status = v1alpha1.SyncUnknown
+		}
+		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, failReason(runErr), truncate(runErr.Error(), 2000)
+	}
+	st.SetCondition(ready)
+	stalled := metav1.Condition{Type: v1alpha1.ConditionStalled, Status: metav1.ConditionFalse, Reason: "Succeeded", ObservedGeneration: app.Generation, LastTransitionTime: now}
+	if runErr != nil && ClassOf(runErr) == NeedsUser {
+		stalled.Status, stalled.Reason, stalled.Message = metav1.ConditionTrue, failReason(runErr), "needs a change in Git or in the Application"
+	}
+	st.SetCondition(stalled)
+	st.History = append([]v1alpha1.HistoryEntry{historyEntry(st, opts, res, runErr, now)}, st.History...)
+	if len(st.History) > v1alpha1.HistoryLimit {
+		st.History = st.History[:v1alpha1.HistoryLimit]
+	}
+	return st
+}
+
+func historyEntry(st *v1alpha1.ApplicationStatus, opts Options, res *Result, runErr error, now metav1.Time) v1alpha1.HistoryEntry {
+	var id int64 = 1
+	if len(st.History) > 0 {
+		id = st.History[0].ID + 1
+	}
+	h := v1alpha1.HistoryEntry{
+		ID: id, Revision: res.Revision.Commit, Subject: res.Revision.Subject,
+		StartedAt: metav1.NewTime(res.Started), FinishedAt: now,
+		Result: v1alpha1.ResultSucceeded, Initiator: opts.Initiator,
+		Created: countOK(res.Applied, plan.Create), Updated: countOK(res.Applied, plan.Update),
+		Deleted: countDeleted(res),
+	}
+	if runErr != nil {
+		h.Result, h.Message = v1alpha1.ResultFailed, truncate(runErr.Error(), 500)
+	}
+	return h
+}
+
+// syncState is Synced when the cluster now equals Git.
+func syncState(p *plan.Plan) string {
+	for _, ch := range p.Changes {
+		if ch.Action == plan.Extraneous {
+			return v1alpha1.SyncOutOfSync
+		}
+	}
+	return v1alpha1.SyncSynced
+}
+
+func failReason(err error) string {
+	var re *Error
+	if errors.As(err, &re) {
+		return strings.ToUpper(re.Step[:1]) + re.Step[1:] + "Failed"
+	}
+	return "Failed"
+}
+
+func (r *Reconciler) patchStatus(ctx context.Context, app *v1alpha1.Application, st *v1alpha1.ApplicationStatus) error {
+	body, err := json.Marshal(map[string]any{"status": st})
+	if err != nil {
+		return err
+	}
+	got, err := r.Client.Dynamic.Resource(v1alpha1.GroupVersionResource).Namespace(app.Namespace).
+		Patch(ctx, app.Name, types.MergePatchType, body, metav1.PatchOptions{FieldManager: "tether"}, "status")
+	if err != nil {
+		return fmt.Errorf("record status of %s/%s: %w", app.Namespace, app.Name, err)
+	}
+	if updated, err := v1alpha1.FromUnstructured(got); err == nil {
+		*app = *updated
+	}
+	return nil
+}
+
+// event emits a Kubernetes Event on the Application for the sync.
+func (r *Reconciler) event(ctx context.Context, app *v1alpha1.Application, res *Result, runErr error) error {
+	typ, reason, msg := corev1.EventTypeNormal, "Synced", fmt.Sprintf("revision %s: %s", short(res.Revision.Commit), summary(res))
+	if runErr != nil {
+		typ, reason, msg = corev1.EventTypeWarning, "SyncFailed", truncate(runErr.Error(), 1000)
+	}
+	now := metav1.NewTime(r.now())
+	ev := &corev1.Event{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: app.Name + ".", Namespace: app.Namespace},
+		InvolvedObject: corev1.ObjectReference{
+			APIVersion: v1alpha1.Group + "/" + v1alpha1.Version, Kind: v1alpha1.Kind,
+			Namespace: app.Namespace, Name: app.Name, UID: app.UID,
+		},
+		Reason: reason, Message: msg, Type: typ, Count: 1,
+		FirstTimestamp: now, LastTimestamp: now,
+		Source: corev1.EventSource{Component: "tether"},
+	}
+	if _, err := r.Client.Clientset.CoreV1().Events(app.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
+		return transient("record", fmt.Errorf("event: %w", err))
+	}
+	return nil
+}
+
+func (r *Reconciler) logLine(app *v1alpha1.Application, res *Result, runErr error) {
+	if r.Log == nil {
+		return
+	}
+	attrs := []any{"app", app.Namespace + "/" + app.Name, "revision", short(res.Revision.Commit),
+		"created", countOK(res.Applied, plan.Create), "updated", countOK(res.Applied, plan.Update),
+		"deleted", countDeleted(res), "duration", res.Duration.Round(time.Millisecond)}
+	if runErr != nil {
+		r.Log.Error("sync failed", append(attrs, "err", runErr)...)
+		return
+	}
+	r.Log.Info("sync", append(attrs, "health", res.Health.Status.String())...)
+}
+
+// summary is "2 created, 1 updated, 0 deleted, 5 unchanged".
+func summary(res *Result) string {
+	unchanged := 0
+	if res.Plan != nil {
+		unchanged = res.Plan.Counts()[plan.Unchanged]
+	}
+	return fmt.Sprintf("%d created, %d updated, %d deleted, %d unchanged",
+		countOK(res.Applied, plan.Create), countOK(res.Applied, plan.Update), countDeleted(res), unchanged)
+}
+
+func countOK(outs []apply.Outcome, a plan.Action) int {
+	n := 0
+	for _, o := range outs {
+		if o.Action == a && o.Err == nil {
+			n++
+		}
+	}
+	return n
+}
+
+func countDeleted(res *Result) int {
+	n := 0
+	for _, o := range res.Pruned {
+		if o.Action == plan.Delete && o.Err == nil && !o.Kept {
+			n++
+		}
+	}
+	return n
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

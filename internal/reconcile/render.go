@@ -1,0 +1,58 @@
+package reconcile
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tether-dev/tether/internal/apis/v1alpha1"
+	"github.com/tether-dev/tether/internal/render"
+)
+
+// renderApp renders the app's path in a checked-out revision with the
+// renderer its spec forces, or the detected one.
+func (r *Reconciler) renderApp(ctx context.Context, app *v1alpha1.Application, dir string) ([]*unstructured.Unstructured, []string, error) {
+	src := app.Spec.Source
+	var warnings []string
+	dirR := render.NewDirectory()
+	if src.Directory != nil && src.Directory.Recurse != nil {
+		dirR.Recurse = *src.Directory.Recurse
+	}
+	dirR.Decrypt = r.Decrypt
+	set := render.Set{
+		Directory: dirR,
+		Kustomize: render.Kustomize{AllowRemoteBases: src.Kustomize != nil && src.Kustomize.AllowRemoteBases},
+		HCL:       render.HCL{Warn: func(msg string) { warnings = append(warnings, msg) }},
+	}
+	helm := render.Helm{}
+	if h := src.Helm; h != nil {
+		helm.ValueFiles, helm.Values, helm.ReleaseName = h.ValueFiles, h.Values, h.ReleaseName
+	}
+	set.Helm = helm
+	var force render.Kind
+	switch {
+	case src.Directory != nil:
+		force = render.KindDirectory
+	case src.Kustomize != nil:
+		force = render.KindKustomize
+	case src.Helm != nil:
+		force = render.KindHelm
+	case src.HCL != nil:
+		force = render.KindHCL
+	}
+	req := render.Request{RepoDir: dir, Path: src.Path, AppName: app.Name, Namespace: DestinationNamespace(app), MaxBytes: src.MaxBytes}
+	objs, err := set.Render(ctx, req, force)
+	if err != nil {
+		return nil, warnings, needsUser("render", err)
+	}
+	return objs, warnings, nil
+}
+
+// DestinationNamespace is where namespaced objects without a namespace go:
+// spec.destination.namespace, else "default" (as kubectl does).
+func DestinationNamespace(app *v1alpha1.Application) string {
+	if ns := app.Spec.Destination.Namespace; ns != "" {
+		return ns
+	}
+	return "default"
+}

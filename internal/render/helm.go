@@ -129,7 +129,6 @@ func (h Helm) install(ctx context.Context, req Request, chrt *chart.Chart, vals 
 		}
 		in.KubeVersion = kv
 	}
-	in.SetRegistryClient(nil)
 	return in.RunWithContext(ctx, chrt, vals)
 }
 

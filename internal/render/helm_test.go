@@ -324,14 +324,18 @@ func BenchmarkHelmChart(b *testing.B) {
 			b.Fatalf("rendered %d objects, want %d", len(objs), 4*helmLargeServices)
 		}
 	}
+	benchSelfMaxRSS(b)
 }
 
 func BenchmarkHelmTemplateBinary(b *testing.B) {
 	repo := helmLargeChart(b, helmLargeServices)
-	helmBinary(b)
+	bin := helmBinary(b)
+	var peak int64
 	for b.Loop() {
-		if out := runHelm(b, repo, "template", "big", "chart", "-n", "big"); len(out) == 0 {
-			b.Fatal("no output")
-		}
+		cmd := exec.Command(bin, "template", "big", "chart", "-n", "big")
+		cmd.Dir = repo
+		cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+filepath.Join(repo, ".helm-cache"), "HELM_CONFIG_HOME="+filepath.Join(repo, ".helm-config"))
+		peak = max(peak, benchRunMaxRSS(b, cmd))
 	}
+	b.ReportMetric(float64(peak), "peakRSS-KB")
 }

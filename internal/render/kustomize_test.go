@@ -11,7 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -430,15 +432,50 @@ func BenchmarkKustomizeLarge(b *testing.B) {
 			b.Fatalf("rendered %d objects, want %d", len(objs), 3*kustLargeN+1)
 		}
 	}
+	benchSelfMaxRSS(b)
 }
 
 func BenchmarkKubectlKustomizeLarge(b *testing.B) {
 	repo := kustLargeTree(b, kustLargeN)
 	dir := filepath.Join(repo, "overlay")
+	var peak int64
 	for b.Loop() {
-		if out := kubectlKustomize(b, dir); len(out) == 0 {
-			b.Fatal("no output")
-		}
+		peak = max(peak, benchRunMaxRSS(b, exec.Command("kubectl", "kustomize", dir)))
+	}
+	b.ReportMetric(float64(peak), "peakRSS-KB")
+}
+
+// benchRunMaxRSS runs a command under /usr/bin/time, failing on error or
+// empty output, and returns its peak resident set size in KiB. (The Go
+// process's own rusage for the child is useless: the child is forked with
+// CLONE_VM, so its ru_maxrss starts at the parent's size.)
+func benchRunMaxRSS(b *testing.B, cmd *exec.Cmd) int64 {
+	b.Helper()
+	cmd.Args = append([]string{"/usr/bin/time", "-f", "maxrss=%M"}, cmd.Args...)
+	cmd.Path = "/usr/bin/time"
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil || len(out) == 0 {
+		b.Fatalf("%v: %v (%d bytes out)\n%s", cmd.Args, err, len(out), stderr.String())
+	}
+	_, v, ok := strings.Cut(stderr.String(), "maxrss=")
+	if !ok {
+		b.Fatalf("no maxrss from /usr/bin/time: %s", stderr.String())
+	}
+	kb, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return kb
+}
+
+// benchSelfMaxRSS reports this process's peak RSS in KiB: for in-process
+// renders it includes the test binary itself, so it is an upper bound.
+func benchSelfMaxRSS(b *testing.B) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
+		b.ReportMetric(float64(ru.Maxrss), "peakRSS-KB")
 	}
 }
 
@@ -460,4 +497,5 @@ func BenchmarkKustomizeLargeDiskFS(b *testing.B) {
 			b.Fatalf("rendered %d objects", m.Size())
 		}
 	}
+	benchSelfMaxRSS(b)
 }

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -24,7 +25,9 @@ func run(ctx context.Context, args []string, stdout, stderr *os.File) int {
 	root := newRootCmd(stdout, stderr)
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(stderr, "error:", err)
+		if !errors.Is(err, errQuiet) {
+			fmt.Fprintln(stderr, "error:", err)
+		}
 		return exitCode(err)
 	}
 	return 0

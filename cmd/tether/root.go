@@ -17,6 +17,9 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
+// errQuiet sets an exit code without a message (diff's "differences").
+var errQuiet = errors.New("")
+
 func exitCode(err error) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
@@ -34,6 +37,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newVersionCmd())
+	var g globalFlags
+	g.register(root.PersistentFlags())
+	root.AddCommand(newVersionCmd(), newRenderCmd(&g), newDiffCmd(&g), newSyncCmd(&g), newStatusCmd(&g))
 	return root
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -92,6 +94,15 @@ func Apply(ctx context.Context, c *kube.Client, p *plan.Plan, opts Options) Resu
 		ch := &p.Changes[i]
 		if ch.Action == plan.Create || ch.Action == plan.Update {
 			todo = append(todo, ch)
+		}
+	}
+	if ns := p.CreateNamespace; ns != "" {
+		o := Outcome{ID: object.ID{Kind: "Namespace", Name: ns}, Action: plan.Create}
+		nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
+		if _, err := c.Clientset.CoreV1().Namespaces().Create(ctx, nsObj, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			o.Err = fmt.Errorf("create namespace %s: %w", ns, err)
+			res.Outcomes = append(res.Outcomes, o)
+			return res
 		}
 	}
 	for _, stage := range stages(todo) {

@@ -27,6 +27,9 @@ type Options struct {
 	Prune bool
 	// Concurrency bounds parallel dry-runs (default 16).
 	Concurrency int
+	// CreateNamespace creates Namespace when it does not exist (as Argo
+	// CD's CreateNamespace=true); it is not owned and never pruned.
+	CreateNamespace bool
 }
 
 // InventoryEntry is what the plan needs from the previous sync's
@@ -54,6 +57,23 @@ func Make(ctx context.Context, c *kube.Client, desired []*unstructured.Unstructu
 	if err != nil {
 		return nil, err
 	}
+	p := &Plan{}
+	pending := map[string]bool{} // namespaces this sync creates
+	for _, ch := range changes {
+		if ch.ID.Kind == "Namespace" && ch.ID.Group == "" {
+			pending[ch.ID.Name] = true
+		}
+	}
+	if opts.CreateNamespace && opts.Namespace != "" && !pending[opts.Namespace] {
+		_, err := c.Clientset.CoreV1().Namespaces().Get(ctx, opts.Namespace, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			p.CreateNamespace = opts.Namespace
+			pending[opts.Namespace] = true
+		case err != nil:
+			return nil, fmt.Errorf("get namespace %s: %w", opts.Namespace, err)
+		}
+	}
 	live, err := listLive(ctx, c, changes, inv, opts.Owner)
 	if err != nil {
 		return nil, err
@@ -62,11 +82,10 @@ func Make(ctx context.Context, c *kube.Client, desired []*unstructured.Unstructu
 	for _, e := range inv {
 		prev[e.ID] = e
 	}
-	if err := compareAll(ctx, c, changes, live, prev, opts); err != nil {
+	if err := compareAll(ctx, c, changes, live, prev, pending, opts); err != nil {
 		return nil, err
 	}
-	p := &Plan{Changes: changes}
-	p.Changes = append(p.Changes, stale(changes, inv, live, opts.Prune)...)
+	p.Changes = append(changes, stale(changes, inv, live, opts.Prune)...)
 	return p, nil
 }
 
@@ -169,7 +188,7 @@ func listLive(ctx context.Context, c *kube.Client, changes []Change, inv []Inven
 }
 
 // compareAll fills in the action of each change, concurrently.
-func compareAll(ctx context.Context, c *kube.Client, changes []Change, live map[object.ID]*unstructured.Unstructured, prev map[object.ID]InventoryEntry, opts Options) error {
+func compareAll(ctx context.Context, c *kube.Client, changes []Change, live map[object.ID]*unstructured.Unstructured, prev map[object.ID]InventoryEntry, pending map[string]bool, opts Options) error {
 	sem := make(chan struct{}, opts.Concurrency)
 	var wg sync.WaitGroup
 	errs := make([]error, len(changes))
@@ -184,6 +203,12 @@ func compareAll(ctx context.Context, c *kube.Client, changes []Change, live map[
 		}
 		if ch.Resource.Empty() {
 			ch.Action = Create // kind from a CRD of this same sync
+			continue
+		}
+		if ch.Live == nil && pending[ch.ID.Namespace] {
+			// Its namespace does not exist yet, so neither does it, and a
+			// dry-run would fail: it is created after the namespace.
+			ch.Action, ch.Reason = Create, "its namespace is created first"
 			continue
 		}
 		wg.Add(1)

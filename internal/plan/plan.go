@@ -51,6 +51,9 @@ type Change struct {
 // Plan is the whole set of changes of one sync, in apply order.
 type Plan struct {
 	Changes []Change `json:"changes"`
+	// CreateNamespace is the destination namespace, when it is missing
+	// and the sync creates it first.
+	CreateNamespace string `json:"createNamespace,omitempty"`
 }
 
 // Counts tallies the changes by action.
@@ -64,6 +67,9 @@ func (p *Plan) Counts() map[Action]int {
 
 // InSync reports whether the plan changes nothing.
 func (p *Plan) InSync() bool {
+	if p.CreateNamespace != "" {
+		return false
+	}
 	for _, c := range p.Changes {
 		if c.Action != Unchanged {
 			return false

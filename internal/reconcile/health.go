@@ -78,5 +78,3 @@ func isInvalid(err error) bool {
 	return apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || meta.IsNoMatchError(err) ||
 		errors.Is(err, plan.ErrUnknownKind)
 }
-
-

@@ -85,6 +85,9 @@ func PlanOptions(app *v1alpha1.Application, forcePrune bool) plan.Options {
 		Owner:     object.Owner{Namespace: app.Namespace, Name: app.Name},
 		Namespace: DestinationNamespace(app),
 		Prune:     forcePrune || app.Spec.SyncPolicy.Prune,
+		// Like kubectl create namespace before an apply: the destination
+		// namespace is created when missing (not owned, never pruned).
+		CreateNamespace: true,
 	}
 }
 

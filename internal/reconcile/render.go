@@ -56,3 +56,16 @@ func DestinationNamespace(app *v1alpha1.Application) string {
 	}
 	return "default"
 }
+
+// Render fetches and renders app at revision (its targetRevision when
+// empty) without touching a cluster: tether render.
+func (r *Reconciler) Render(ctx context.Context, app *v1alpha1.Application, revision string) ([]*unstructured.Unstructured, []string, error) {
+	if revision == "" {
+		revision = app.Spec.Source.TargetRevision
+	}
+	rev, err := r.fetch(ctx, app, revision)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r.renderApp(ctx, app, rev.Dir)
+}

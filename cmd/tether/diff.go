@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tether-dev/tether/internal/reconcile"
+)
+
+func newDiffCmd(g *globalFlags) *cobra.Command {
+	var s sourceFlags
+	var output string
+	cmd := &cobra.Command{
+		Use:   "diff",
+		Short: "Show what a sync would change on the live cluster (exit 0 in sync, 1 differences, 2 error)",
+		Long: `Show what a sync would change on the live cluster, computed by a server-side
+apply dry-run. With --revision naming another branch (a pull request's), it
+previews what merging that branch would do. Secret values are masked.
+
+Exit status: 0 when the cluster is in sync, 1 when there are differences,
+2 on error (as kubectl diff).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "text" && output != "json" && output != "markdown" {
+				return usageErr(fmt.Errorf("-o %q: want text, json or markdown", output))
+			}
+			app, rev, err := s.load()
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return usageErr(err)
+			}
+			ctx := cmd.Context()
+			// Read-only: the live Application gives the inventory (what
+			// would be pruned); the file's spec is what is compared.
+			if live, err := getApp(ctx, c, app.Namespace, app.Name); err != nil {
+				return &exitError{code: 2, err: err}
+			} else if live != nil {
+				app.Status = live.Status
+			}
+			r, err := g.reconciler(c, nil)
+			if err != nil {
+				return err
+			}
+			res, err := r.Run(ctx, app, reconcile.Options{Mode: reconcile.Plan, Revision: rev})
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			out := cmd.OutOrStdout()
+			switch output {
+			case "json":
+				if err := res.Plan.WriteJSON(out); err != nil {
+					return err
+				}
+			case "markdown":
+				res.Plan.WriteMarkdown(out, fmt.Sprintf("Tether diff: %s at %s (%s)", app.Name, shortSHA(res.Revision.Commit), res.Revision.Subject))
+			default:
+				res.Plan.WriteText(out)
+			}
+			if !res.Plan.InSync() {
+				return &exitError{code: 1, err: errQuiet}
+			}
+			return nil
+		},
+	}
+	s.register(cmd.Flags())
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, json or markdown")
+	return cmd
+}
+
+func shortSHA(s string) string {
+	if len(s) > 7 {
+		return s[:7]
+	}
+	return s
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tether-dev/tether/internal/apis/v1alpha1"
+	"github.com/tether-dev/tether/internal/kube"
+)
+
+var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+// ensureCRD installs or updates the Application CRD (server-side apply)
+// and waits until it is served.
+func ensureCRD(ctx context.Context, c *kube.Client) error {
+	crd := v1alpha1.CRD()
+	ri := c.Dynamic.Resource(crdGVR)
+	if live, err := ri.Get(ctx, crd.GetName(), metav1.GetOptions{}); err == nil && established(live) && sameSpec(live, crd) {
+		return nil
+	}
+	if _, err := ri.Apply(ctx, crd.GetName(), crd, metav1.ApplyOptions{FieldManager: "tether", Force: true}); err != nil {
+		return fmt.Errorf("install Application CRD: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		live, err := ri.Get(ctx, crd.GetName(), metav1.GetOptions{})
+		if err == nil && established(live) {
+			c.Reset()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("Application CRD not established: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func sameSpec(live, want *unstructured.Unstructured) bool {
+	a, _, _ := unstructured.NestedFieldNoCopy(live.Object, "spec", "versions")
+	b, _, _ := unstructured.NestedFieldNoCopy(want.Object, "spec", "versions")
+	return fmt.Sprint(a) == fmt.Sprint(b)
+}
+
+func established(u *unstructured.Unstructured) bool {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		if m, _ := c.(map[string]any); m["type"] == "Established" && m["status"] == "True" {
+			return true
+		}
+	}
+	return false
+}
+
+// getApp reads the live Application; nil when it does not exist (or the
+// CRD is not installed yet).
+func getApp(ctx context.Context, c *kube.Client, ns, name string) (*v1alpha1.Application, error) {
+	u, err := c.Dynamic.Resource(v1alpha1.GroupVersionResource).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read application %s/%s: %w", ns, name, err)
+	}
+	return v1alpha1.FromUnstructured(u)
+}
+
+// upsertApp makes the cluster's Application carry app's spec (creating the
+// CRD and namespace first) and returns the live object, status included.
+func upsertApp(ctx context.Context, c *kube.Client, app *v1alpha1.Application) (*v1alpha1.Application, error) {
+	if err := ensureCRD(ctx, c); err != nil {
+		return nil, err
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: app.Namespace}}
+	if _, err := c.Clientset.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, fmt.Errorf("create namespace %s: %w", app.Namespace, err)
+	}
+	spec := &v1alpha1.Application{TypeMeta: app.TypeMeta, Spec: app.Spec}
+	spec.APIVersion, spec.Kind = v1alpha1.Group+"/"+v1alpha1.Version, v1alpha1.Kind
+	spec.Name, spec.Namespace, spec.Labels, spec.Annotations = app.Name, app.Namespace, app.Labels, app.Annotations
+	u, err := v1alpha1.ToUnstructured(spec)
+	if err != nil {
+		return nil, err
+	}
+	unstructured.RemoveNestedField(u.Object, "status")
+	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
+	got, err := c.Dynamic.Resource(v1alpha1.GroupVersionResource).Namespace(app.Namespace).
+		Apply(ctx, app.Name, u, metav1.ApplyOptions{FieldManager: "tether-cli", Force: true})
+	if err != nil {
+		return nil, fmt.Errorf("apply application %s/%s: %w", app.Namespace, app.Name, err)
+	}
+	return v1alpha1.FromUnstructured(got)
+}

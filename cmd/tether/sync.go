@@ -1,0 +1,156 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/tether-dev/tether/internal/apply"
+	"github.com/tether-dev/tether/internal/health"
+	"github.com/tether-dev/tether/internal/object"
+	"github.com/tether-dev/tether/internal/plan"
+	"github.com/tether-dev/tether/internal/reconcile"
+)
+
+func newSyncCmd(g *globalFlags) *cobra.Command {
+	var s sourceFlags
+	var prune, dryRun, wait bool
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "sync",
+		Short: "Apply an application's revision to the cluster (exit 0 ok, 1 failed, 2 bad input)",
+		Long: `Fetch the revision, render it, apply what differs with server-side apply
+(field manager "tether"), prune what left Git (with --prune or
+syncPolicy.prune), and record the result on the Application object in the
+cluster (status, inventory, history, an Event).
+
+Exit status: 0 on success (and healthy, with --wait), 1 when the sync or
+the health check failed, 2 on bad input.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			app, rev, err := s.load()
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return usageErr(err)
+			}
+			ctx := cmd.Context()
+			r, err := g.reconciler(c, nil)
+			if err != nil {
+				return err
+			}
+			mode := reconcile.Sync
+			if dryRun {
+				mode = reconcile.DryRun
+				if live, err := getApp(ctx, c, app.Namespace, app.Name); err != nil {
+					return runErr(err)
+				} else if live != nil {
+					app.Status = live.Status
+				}
+			} else if app, err = upsertApp(ctx, c, app); err != nil {
+				return runErr(err)
+			}
+			p := newProgress(cmd.ErrOrStderr())
+			res, err := r.Run(ctx, app, reconcile.Options{
+				Mode: mode, Revision: rev, Prune: prune, Wait: wait, Timeout: timeout,
+				Initiator: "cli", OnApply: p.applied, OnHealth: p.health,
+			})
+					out := cmd.OutOrStdout()
+			if res != nil && res.Plan != nil && dryRun {
+				res.Plan.WriteText(out)
+			}
+			if err != nil {
+				return runErr(err)
+			}
+			if !dryRun {
+				fmt.Fprintln(out, syncSummary(app.Name, res))
+			}
+			return nil
+		},
+	}
+	s.register(cmd.Flags())
+	f := cmd.Flags()
+	f.BoolVar(&prune, "prune", false, "delete objects that left Git (also on with syncPolicy.prune)")
+	f.BoolVar(&dryRun, "dry-run", false, "show what would change, change nothing")
+	f.BoolVar(&wait, "wait", false, "wait until every object is healthy")
+	f.DurationVar(&timeout, "timeout", 5*time.Minute, "with --wait: how long to wait for health")
+	return cmd
+}
+
+func syncSummary(name string, res *reconcile.Result) string {
+	n := res.Plan.Counts()
+	return fmt.Sprintf("synced %s to %s (%s): %d created, %d updated, %d deleted, %d unchanged; health %s; %s",
+		name, shortSHA(res.Revision.Commit), res.Revision.Subject,
+		count(res.Applied, plan.Create), count(res.Applied, plan.Update), countDeleted(res.Pruned), n[plan.Unchanged],
+		res.Health.Status, res.Duration.Round(time.Millisecond))
+}
+
+func count(outs []apply.Outcome, a plan.Action) int {
+	r := apply.Result{Outcomes: outs}
+	return r.Count(a)
+}
+
+func countDeleted(outs []apply.Outcome) int {
+	n := 0
+	for _, o := range outs {
+		if o.Action == plan.Delete && o.Err == nil && !o.Kept {
+			n++
+		}
+	}
+	return n
+}
+
+// progress prints applied objects and health waits, on a terminal only.
+type progress struct {
+	mu      sync.Mutex
+	w       io.Writer
+	tty     bool
+	applied func(apply.Outcome)
+	health  func(map[object.ID]health.Result)
+	last    time.Time
+}
+
+func newProgress(w io.Writer) *progress {
+	p := &progress{w: w}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p.tty = true
+	}
+	p.applied = func(o apply.Outcome) {
+		if !p.tty {
+			return
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		switch {
+		case o.Err != nil:
+			fmt.Fprintf(p.w, "  failed  %s\n", o.ID.Display())
+		case o.Kept:
+			fmt.Fprintf(p.w, "  kept    %s: %s\n", o.ID.Display(), o.Reason)
+		default:
+			fmt.Fprintf(p.w, "  %-7s %s\n", o.Action, o.ID.Display())
+		}
+	}
+	p.health = func(m map[object.ID]health.Result) {
+		if !p.tty || time.Since(p.last) < 2*time.Second {
+			return
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.last = time.Now()
+		waiting := 0
+		for _, r := range m {
+			if r.Status != health.Healthy {
+				waiting++
+			}
+		}
+		fmt.Fprintf(p.w, "  waiting for health: %d of %d objects not healthy yet\n", waiting, len(m))
+	}
+	return p
+}

@@ -1,0 +1,163 @@
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/pmezard/go-difflib/difflib"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+)
+
+// Diff is the unified diff of one change, live → predicted, with Secret
+// values masked ("" for an unchanged object).
+func (c *Change) Diff() string {
+	if c.Action == Unchanged {
+		return ""
+	}
+	before, after := Normalize(c.Live), Normalize(c.Predicted)
+	if after == nil {
+		after = Normalize(c.Desired)
+	}
+	if c.Action == Delete || c.Action == Extraneous {
+		after = nil
+	}
+	before, after = maskSecrets(before, after)
+	text, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A: difflib.SplitLines(toYAML(before)), B: difflib.SplitLines(toYAML(after)),
+		FromFile: "live/" + c.ID.Display(), ToFile: "git/" + c.ID.Display(), Context: 3,
+	})
+	return text
+}
+
+func toYAML(u *unstructured.Unstructured) string {
+	if u == nil {
+		return ""
+	}
+	// Status is the controllers' business, not Git's: leave it out.
+	c := u.DeepCopy()
+	delete(c.Object, "status")
+	out, _ := yaml.Marshal(c.Object)
+	return string(out)
+}
+
+// maskSecrets replaces every value of a Secret's data and stringData with
+// a placeholder that only says whether it changed.
+func maskSecrets(before, after *unstructured.Unstructured) (*unstructured.Unstructured, *unstructured.Unstructured) {
+	isSecret := func(u *unstructured.Unstructured) bool {
+		return u != nil && u.GetKind() == "Secret" && u.GroupVersionKind().Group == ""
+	}
+	if !isSecret(before) && !isSecret(after) {
+		return before, after
+	}
+	b, a := before.DeepCopy(), after.DeepCopy()
+	for _, field := range []string{"data", "stringData"} {
+		var bm, am map[string]any
+		if b != nil {
+			bm, _, _ = unstructured.NestedMap(b.Object, field)
+		}
+		if a != nil {
+			am, _, _ = unstructured.NestedMap(a.Object, field)
+		}
+		for k, v := range bm {
+			bm[k] = "*** (masked)"
+			if av, ok := am[k]; ok && fmt.Sprint(av) != fmt.Sprint(v) {
+				am[k] = "*** (masked, changed)"
+			} else if ok {
+				am[k] = "*** (masked)"
+			}
+		}
+		for k := range am {
+			if _, ok := bm[k]; !ok {
+				am[k] = "*** (masked, new)"
+			}
+		}
+		if bm != nil {
+			_ = unstructured.SetNestedMap(b.Object, bm, field)
+		}
+		if am != nil {
+			_ = unstructured.SetNestedMap(a.Object, am, field)
+		}
+	}
+	if before == nil {
+		b = nil
+	}
+	if after == nil {
+		a = nil
+	}
+	return b, a
+}
+
+// WriteText prints the plan as kubectl diff would: one unified diff per
+// changed object, then a summary line.
+func (p *Plan) WriteText(w io.Writer) {
+	if p.CreateNamespace != "" {
+		fmt.Fprintf(w, "create Namespace/%s (destination namespace)\n", p.CreateNamespace)
+	}
+	for _, c := range p.Changes {
+		if d := c.Diff(); d != "" {
+			fmt.Fprintf(w, "%s %s%s\n%s\n", c.Action, c.ID.Display(), reasonSuffix(c.Reason), d)
+		}
+	}
+	fmt.Fprintln(w, p.Summary())
+}
+
+// Summary is "Plan: 1 to create, 2 to update, 0 to delete, 5 unchanged."
+func (p *Plan) Summary() string {
+	n := p.Counts()
+	s := fmt.Sprintf("Plan: %d to create, %d to update, %d to delete, %d unchanged", n[Create], n[Update], n[Delete], n[Unchanged])
+	if n[Extraneous] > 0 {
+		s += fmt.Sprintf(", %d not in Git (prune off)", n[Extraneous])
+	}
+	return s + "."
+}
+
+// WriteMarkdown prints the plan ready to paste as a pull-request comment.
+func (p *Plan) WriteMarkdown(w io.Writer, title string) {
+	fmt.Fprintf(w, "### %s\n\n%s\n\n", title, p.Summary())
+	if p.InSync() {
+		fmt.Fprintln(w, "No changes: the cluster already matches.")
+		return
+	}
+	fmt.Fprintln(w, "| Action | Object |")
+	fmt.Fprintln(w, "|---|---|")
+	for _, c := range p.Changes {
+		if c.Action != Unchanged {
+			fmt.Fprintf(w, "| %s | `%s` |\n", c.Action, c.ID.Display())
+		}
+	}
+	fmt.Fprintln(w)
+	for _, c := range p.Changes {
+		if d := c.Diff(); d != "" {
+			fmt.Fprintf(w, "<details><summary>%s <code>%s</code></summary>\n\n```diff\n%s```\n</details>\n\n", c.Action, c.ID.Display(), strings.ReplaceAll(d, "```", "`\u200b``"))
+		}
+	}
+}
+
+// WriteJSON prints the plan as JSON: each change with its diff.
+func (p *Plan) WriteJSON(w io.Writer) error {
+	type jsonChange struct {
+		Change
+		Diff string `json:"diff,omitempty"`
+	}
+	out := struct {
+		Summary string       `json:"summary"`
+		InSync  bool         `json:"inSync"`
+		Changes []jsonChange `json:"changes"`
+	}{Summary: p.Summary(), InSync: p.InSync(), Changes: []jsonChange{}}
+	for _, c := range p.Changes {
+		out.Changes = append(out.Changes, jsonChange{Change: c, Diff: c.Diff()})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func reasonSuffix(r string) string {
+	if r == "" {
+		return ""
+	}
+	return " (" + r + ")"
+}

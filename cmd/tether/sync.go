@@ -62,7 +62,7 @@ the health check failed, 2 on bad input.`,
 				Mode: mode, Revision: rev, Prune: prune, Wait: wait, Timeout: timeout,
 				Initiator: "cli", OnApply: p.applied, OnHealth: p.health,
 			})
-					out := cmd.OutOrStdout()
+			out := cmd.OutOrStdout()
 			if res != nil && res.Plan != nil && dryRun {
 				res.Plan.WriteText(out)
 			}

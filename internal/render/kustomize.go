@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
@@ -81,7 +82,13 @@ func (k Kustomize) Render(ctx context.Context, req Request) ([]*unstructured.Uns
 	}
 	out := make([]*unstructured.Unstructured, 0, m.Size())
 	for _, res := range m.Resources() {
-		obj, err := res.Map()
+		// Through JSON, so numbers are int64/float64 as unstructured
+		// requires (kyaml's Map would give int, which DeepCopy rejects).
+		data, err := res.MarshalJSON()
+		var obj map[string]any
+		if err == nil {
+			err = utiljson.Unmarshal(data, &obj)
+		}
 		if err != nil {
 			return nil, &Error{File: dir, Err: fmt.Errorf("kustomize output %s: %w", res.CurId(), err)}
 		}

@@ -30,6 +30,7 @@ func kustCanon(t testing.TB, objs []*unstructured.Unstructured) []string {
 	t.Helper()
 	out := make([]string, 0, len(objs))
 	for _, o := range objs {
+		o = o.DeepCopy() // panics on values unstructured does not allow (int, time.Time)
 		b, err := json.Marshal(o.Object)
 		if err != nil {
 			t.Fatalf("marshal %s: %v", o.GetName(), err)

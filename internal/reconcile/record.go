@@ -24,6 +24,13 @@ import (
 // with any failure to record.
 func (r *Reconciler) finish(ctx context.Context, app *v1alpha1.Application, opts Options, res *Result, runErr error) error {
 	res.Duration = r.now().Sub(res.Started)
+	if runErr == nil && alreadyRecorded(app, res) {
+		// Nothing moved: Git, the live objects and the health are as last
+		// recorded. A no-op sync writes nothing, not even its status.
+		res.Status = &app.Status
+		r.logLine(app, res, nil)
+		return nil
+	}
 	st := r.nextStatus(app, opts, res, runErr)
 	res.Status = st
 	// Record even when ctx was cancelled mid-sync (SIGTERM), briefly.
@@ -98,6 +105,33 @@ func historyEntry(st *v1alpha1.ApplicationStatus, opts Options, res *Result, run
 		h.Result, h.Message = v1alpha1.ResultFailed, truncate(runErr.Error(), 500)
 	}
 	return h
+}
+
+// alreadyRecorded reports whether a successful sync changed nothing that
+// the status does not already say.
+func alreadyRecorded(app *v1alpha1.Application, res *Result) bool {
+	st := &app.Status
+	if res.Plan == nil || !res.Plan.InSync() || len(res.Applied)+len(res.Pruned) > 0 {
+		return false
+	}
+	ready := st.Condition(v1alpha1.ConditionReady)
+	if ready == nil || ready.Status != metav1.ConditionTrue || st.ObservedGeneration != app.Generation {
+		return false
+	}
+	if st.LastAppliedRevision == nil || st.LastAppliedRevision.Revision != res.Revision.Commit ||
+		st.Sync.Status != v1alpha1.SyncSynced || st.Health.Status != res.Health.Status.String() {
+		return false
+	}
+	next := inventory.Next(res.Plan, nil, nil)
+	if len(next) != len(st.Inventory) {
+		return false
+	}
+	for i := range next {
+		if next[i] != st.Inventory[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // syncState is Synced when the cluster now equals Git.

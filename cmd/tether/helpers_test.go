@@ -1,0 +1,351 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/tether-dev/tether/internal/apis/v1alpha1"
+)
+
+// gitRepo is a real repository in t.TempDir(), driven by the git CLI.
+type gitRepo struct {
+	t    *testing.T
+	dir  string
+	home string
+	n    int // commits made; drives the commit dates
+}
+
+func newGitRepo(t *testing.T) *gitRepo {
+	t.Helper()
+	r := &gitRepo{t: t, dir: t.TempDir(), home: t.TempDir()}
+	r.git("init", "--quiet", "-b", "main")
+	return r
+}
+
+// git runs git in the repository and returns its trimmed stdout.
+func (r *gitRepo) git(args ...string) string {
+	r.t.Helper()
+	date := fmt.Sprintf("2024-01-01T10:%02d:00+00:00", r.n%60)
+	cmd := exec.Command("git", args...)
+	cmd.Dir = r.dir
+	cmd.Env = append(os.Environ(),
+		"HOME="+r.home, "GIT_CONFIG_NOSYSTEM=1",
+		"GIT_AUTHOR_NAME=Alice", "GIT_AUTHOR_EMAIL=alice@example.com", "GIT_AUTHOR_DATE="+date,
+		"GIT_COMMITTER_NAME=Bob", "GIT_COMMITTER_EMAIL=bob@example.com", "GIT_COMMITTER_DATE="+date)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		r.t.Fatalf("git %s: %v\n%s%s", strings.Join(args, " "), err, stdout.Bytes(), stderr.Bytes())
+	}
+	return strings.TrimSpace(stdout.String())
+}
+
+// write creates or replaces a file (creating its directories).
+func (r *gitRepo) write(file, content string) {
+	r.t.Helper()
+	p := filepath.Join(r.dir, file)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// commit stages everything and commits it; it returns the new HEAD.
+func (r *gitRepo) commit(subject string) string {
+	r.t.Helper()
+	r.git("add", "-A")
+	r.git("commit", "--quiet", "--allow-empty", "-m", subject)
+	r.n++
+	return r.head()
+}
+
+func (r *gitRepo) head() string { return r.git("rev-parse", "HEAD") }
+
+// result is what one run of the CLI did.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+}
+
+// app is one test's Application: its own repository, destination
+// namespace, Application namespace, name and Git cache.
+type app struct {
+	t              *testing.T
+	repo           *gitRepo
+	path           string
+	name, ns, appN string
+	cache          string
+}
+
+// newApp makes a fresh destination namespace and Application namespace.
+func newApp(t *testing.T) *app {
+	t.Helper()
+	return &app{
+		t: t, repo: newGitRepo(t), path: "deploy", name: "web",
+		ns: env.Namespace(t), appN: env.Namespace(t), cache: t.TempDir(),
+	}
+}
+
+// tether runs the CLI in-process against the test control plane.
+func (a *app) tether(args ...string) result {
+	a.t.Helper()
+	args = append(args, "--kubeconfig", env.CP.Kubeconfig, "--cache-dir", a.cache)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, args, &stdout, &stderr)
+	res := result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+	a.t.Logf("tether %s → %s", strings.Join(args[:len(args)-4], " "), res)
+	return res
+}
+
+// src are the flags naming this app with --repo.
+func (a *app) src() []string {
+	return []string{"--repo", a.repo.dir, "--path", a.path, "-n", a.ns, "--app-namespace", a.appN, "--name", a.name}
+}
+
+// cmd runs a subcommand on this app: cmd("sync", "--prune").
+func (a *app) cmd(sub string, extra ...string) result {
+	a.t.Helper()
+	return a.tether(append(append([]string{sub}, a.src()...), extra...)...)
+}
+
+// mustSync syncs and fails the test unless it exits 0.
+func (a *app) mustSync(extra ...string) result {
+	a.t.Helper()
+	res := a.cmd("sync", extra...)
+	if res.code != 0 {
+		a.t.Fatalf("sync %v: %s", extra, res)
+	}
+	return res
+}
+
+// status reads the Application from the cluster.
+func (a *app) status() *v1alpha1.Application {
+	a.t.Helper()
+	u, err := dyn(a.t).Resource(v1alpha1.GroupVersionResource).Namespace(a.appN).Get(context.Background(), a.name, metav1.GetOptions{})
+	if err != nil {
+		a.t.Fatalf("get application %s/%s: %v", a.appN, a.name, err)
+	}
+	got, err := v1alpha1.FromUnstructured(u)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return got
+}
+
+// writeAppFile writes an Application manifest for this app and returns
+// its path; policy is YAML under spec.syncPolicy (indented by 4).
+func (a *app) writeAppFile(policy string) string {
+	a.t.Helper()
+	body := fmt.Sprintf(`apiVersion: tether.dev/v1alpha1
+kind: Application
+metadata:
+  name: %s
+  namespace: %s
+spec:
+  source:
+    repoURL: %s
+    path: %s
+  destination:
+    namespace: %s
+  syncPolicy:
+%s
+`, a.name, a.appN, a.repo.dir, a.path, a.ns, policy)
+	p := filepath.Join(a.t.TempDir(), "app.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		a.t.Fatal(err)
+	}
+	return p
+}
+
+func dyn(t *testing.T) dynamic.Interface {
+	t.Helper()
+	d, err := dynamic.NewForConfig(env.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func cs() kubernetes.Interface { return env.Clientset() }
+
+var (
+	deploymentsGVR = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+	crdsGVR        = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+)
+
+// replicas reads a Deployment's spec.replicas.
+func replicas(t *testing.T, ns, name string) int32 {
+	t.Helper()
+	d, err := cs().AppsV1().Deployments(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("get deployment %s/%s: %v", ns, name, err)
+	}
+	if d.Spec.Replicas == nil {
+		t.Fatalf("deployment %s/%s has no spec.replicas", ns, name)
+	}
+	return *d.Spec.Replicas
+}
+
+// exists reports whether an object exists and is not being deleted.
+func exists(t *testing.T, gvr schema.GroupVersionResource, ns, name string) bool {
+	t.Helper()
+	var ri dynamic.ResourceInterface = dyn(t).Resource(gvr)
+	if ns != "" {
+		ri = dyn(t).Resource(gvr).Namespace(ns)
+	}
+	u, err := ri.Get(context.Background(), name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false
+	}
+	if err != nil {
+		t.Fatalf("get %s %s/%s: %v", gvr.Resource, ns, name, err)
+	}
+	return u.GetDeletionTimestamp() == nil
+}
+
+var (
+	servicesGVR   = schema.GroupVersionResource{Version: "v1", Resource: "services"}
+	configMapsGVR = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+	namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+	pvcsGVR       = schema.GroupVersionResource{Version: "v1", Resource: "persistentvolumeclaims"}
+)
+
+// events lists the core/v1 Events about an Application.
+func events(t *testing.T, ns, name string) []corev1.Event {
+	t.Helper()
+	list, err := cs().CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{
+		FieldSelector: "involvedObject.kind=Application,involvedObject.name=" + name,
+	})
+	if err != nil {
+		t.Fatalf("list events: %v", err)
+	}
+	return list.Items
+}
+
+// snapshot lists every object of the given kinds in ns (name →
+// resourceVersion), to prove a command changed nothing.
+func snapshot(t *testing.T, ns string, gvrs ...schema.GroupVersionResource) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, gvr := range gvrs {
+		list, err := dyn(t).Resource(gvr).Namespace(ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatalf("list %s: %v", gvr.Resource, err)
+		}
+		for _, u := range list.Items {
+			out[gvr.Resource+"/"+u.GetName()] = u.GetResourceVersion() + deleting(&u)
+		}
+	}
+	return out
+}
+
+func deleting(u *unstructured.Unstructured) string {
+	if u.GetDeletionTimestamp() != nil {
+		return " (deleting)"
+	}
+	return ""
+}
+
+// assertUnchanged fails when the objects of ns differ from before.
+func assertUnchanged(t *testing.T, ns string, before map[string]string) {
+	t.Helper()
+	after := snapshot(t, ns, deploymentsGVR, servicesGVR, configMapsGVR)
+	if fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("objects in %s changed:\nbefore %v\nafter  %v", ns, before, after)
+	}
+}
+
+// diffLines returns the +/- lines of a unified diff, without the ---/+++ headers.
+func diffLines(text string) (minus, plus []string) {
+	for _, l := range strings.Split(text, "\n") {
+		switch {
+		case strings.HasPrefix(l, "---"), strings.HasPrefix(l, "+++"):
+		case strings.HasPrefix(l, "-"):
+			minus = append(minus, l)
+		case strings.HasPrefix(l, "+"):
+			plus = append(plus, l)
+		}
+	}
+	return minus, plus
+}
+
+// wantContains fails unless s contains every one of subs.
+func wantContains(t *testing.T, what, s string, subs ...string) {
+	t.Helper()
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			t.Errorf("%s does not contain %q:\n%s", what, sub, s)
+		}
+	}
+}
+
+// nginx manifests of the article.
+func deploymentYAML(name string, replicas int) string {
+	return fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: %[1]s
+spec:
+  replicas: %[2]d
+  selector:
+    matchLabels:
+      app: %[1]s
+  template:
+    metadata:
+      labels:
+        app: %[1]s
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:1.27
+        ports:
+        - containerPort: 80
+`, name, replicas)
+}
+
+func serviceYAML(name string) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Service
+metadata:
+  name: %[1]s
+spec:
+  selector:
+    app: %[1]s
+  ports:
+  - port: 80
+    targetPort: 80
+`, name)
+}
+
+func configMapYAML(name, value string) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: %s
+data:
+  key: %q
+`, name, value)
+}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 )
 
@@ -68,6 +69,10 @@ func TestHCLGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Render: %v", err)
 			}
+			for _, o := range objs {
+				o.DeepCopy() // panics on a value that is not valid unstructured JSON
+				hclCheckTyped(t, o)
+			}
 			if len(warnings) > 0 {
 				t.Errorf("warnings: %q, want none", warnings)
 			}
@@ -93,6 +98,22 @@ func TestHCLGolden(t *testing.T) {
 				t.Errorf("got:\n%s\nwant (%s):\n%s", got, wantFile, want)
 			}
 		})
+	}
+}
+
+// hclCheckTyped converts an object of a typed provider resource into its
+// Go API type, failing on unknown fields or mistyped values.
+func hclCheckTyped(t *testing.T, o *unstructured.Unstructured) {
+	t.Helper()
+	for _, k := range hclKinds {
+		if k.apiVersion != o.GetAPIVersion() || k.kind != o.GetKind() {
+			continue
+		}
+		typed := reflect.New(k.goType).Interface()
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(o.Object, typed, true); err != nil {
+			t.Errorf("%s %s does not convert to %s: %v", o.GetKind(), o.GetName(), k.goType, err)
+		}
+		return
 	}
 }
 

@@ -101,6 +101,19 @@ data "kubernetes_secret" "s" {
 			want: []string{"app/main.tf:3:", `"password": must be a string, not object`},
 		},
 		{
+			name: "function error hides the value",
+			files: map[string]string{"main.tf": `variable "pw" {
+  default   = "` + secretValue + `"
+  sensitive = true
+}
+resource "kubernetes_secret" "s" {
+  metadata { name = "s" }
+  data = { port = tonumber(var.pw) }
+}
+`},
+			want: []string{"app/main.tf:7:", "Invalid function argument", "(value hidden)"},
+		},
+		{
 			name: "variable without default",
 			files: map[string]string{"main.tf": `variable "image" {}
 resource "kubernetes_namespace" "n" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -247,6 +248,32 @@ func hclErrAt(rng hcl.Range, format string, args ...any) error {
 	return &Error{File: rng.Filename, Line: rng.Start.Line, Err: fmt.Errorf("column %d: %s", rng.Start.Column, fmt.Sprintf(format, args...))}
 }
 
+// hclQuoted matches a quoted string in a diagnostic's text.
+var hclQuoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// hclRedact returns a diagnostic's detail with quoted strings hidden
+// where they may be argument values: a function's error echoes the value
+// it was given ("cannot convert "..." to number"), and that value may be a
+// secret.
+func hclRedact(d *hcl.Diagnostic) string {
+	if d.Summary != "Invalid function argument" && d.Summary != "Error in function call" {
+		return d.Detail
+	}
+	var b strings.Builder
+	last := 0
+	for _, m := range hclQuoted.FindAllStringIndex(d.Detail, -1) {
+		b.WriteString(d.Detail[last:m[0]])
+		if strings.HasPrefix(d.Detail[m[1]:], " parameter") {
+			b.WriteString(d.Detail[m[0]:m[1]]) // a parameter's name
+		} else {
+			b.WriteString(`"(value hidden)"`)
+		}
+		last = m[1]
+	}
+	b.WriteString(d.Detail[last:])
+	return b.String()
+}
+
 // hclDiagErr turns HCL's error diagnostics into *Error values (joined),
 // each naming file, line and column.
 func hclDiagErr(diags hcl.Diagnostics) error {
@@ -257,7 +284,7 @@ func hclDiagErr(diags hcl.Diagnostics) error {
 		}
 		msg := d.Summary
 		if d.Detail != "" {
-			msg += ": " + d.Detail
+			msg += ": " + hclRedact(d)
 		}
 		if d.Subject == nil {
 			errs = append(errs, errors.New(msg))

@@ -93,7 +93,8 @@ func (r result) String() string {
 type app struct {
 	t              *testing.T
 	repo           *gitRepo
-	path           string
+	path, rev      string // --path, --revision
+	url            string // --repo, when not repo.dir
 	name, ns, appN string
 	cache          string
 }
@@ -122,7 +123,15 @@ func (a *app) tether(args ...string) result {
 
 // src are the flags naming this app with --repo.
 func (a *app) src() []string {
-	return []string{"--repo", a.repo.dir, "--path", a.path, "-n", a.ns, "--app-namespace", a.appN, "--name", a.name}
+	url := a.repo.dir
+	if a.url != "" {
+		url = a.url
+	}
+	args := []string{"--repo", url, "--path", a.path, "-n", a.ns, "--app-namespace", a.appN, "--name", a.name}
+	if a.rev != "" {
+		args = append(args, "--revision", a.rev)
+	}
+	return args
 }
 
 // cmd runs a subcommand on this app: cmd("sync", "--prune").

@@ -40,5 +40,18 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	var g globalFlags
 	g.register(root.PersistentFlags())
 	root.AddCommand(newVersionCmd(), newRenderCmd(&g), newDiffCmd(&g), newSyncCmd(&g), newStatusCmd(&g))
+	// Usage mistakes (an unknown flag, an extra argument) exit 2 like
+	// other bad input: for diff, exit 1 means "there are differences".
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
+	for _, c := range root.Commands() {
+		if check := c.Args; check != nil {
+			c.Args = func(cmd *cobra.Command, args []string) error {
+				if err := check(cmd, args); err != nil {
+					return usageErr(err)
+				}
+				return nil
+			}
+		}
+	}
 	return root
 }

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
@@ -31,8 +32,10 @@ type Client struct {
 	Config    *rest.Config
 	Dynamic   dynamic.Interface
 	Clientset kubernetes.Interface
-	mapper    *restmapper.DeferredDiscoveryRESTMapper
-	cached    discovery.CachedDiscoveryInterface
+	// Metadata lists objects' metadata only, for cheap existence checks.
+	Metadata metadata.Interface
+	mapper   *restmapper.DeferredDiscoveryRESTMapper
+	cached   discovery.CachedDiscoveryInterface
 }
 
 // New builds a Client. Zero QPS/Burst in cfg are raised to the defaults.
@@ -60,11 +63,16 @@ func newWithHTTP(cfg *rest.Config, hc *http.Client) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	md, err := metadata.NewForConfigAndClient(cfg, hc)
+	if err != nil {
+		return nil, err
+	}
 	cached := memory.NewMemCacheClient(cs.Discovery())
 	return &Client{
 		Config:    cfg,
 		Dynamic:   dyn,
 		Clientset: cs,
+		Metadata:  md,
 		cached:    cached,
 		mapper:    restmapper.NewDeferredDiscoveryRESTMapper(cached),
 	}, nil

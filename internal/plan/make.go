@@ -27,6 +27,11 @@ type Options struct {
 	Prune bool
 	// Concurrency bounds parallel dry-runs (default 16).
 	Concurrency int
+	// SkipCreateDryRun plans an object that does not exist as Create
+	// without a dry-run: the apply itself validates it. A sync uses it, as
+	// the dry-run would double the requests of a first sync; diff does not,
+	// so a pull-request preview validates every new object.
+	SkipCreateDryRun bool
 	// CreateNamespace creates Namespace when it does not exist (as Argo
 	// CD's CreateNamespace=true); it is not owned and never pruned.
 	CreateNamespace bool
@@ -85,7 +90,7 @@ func Make(ctx context.Context, c *kube.Client, desired []*unstructured.Unstructu
 	if err := compareAll(ctx, c, changes, live, prev, pending, opts); err != nil {
 		return nil, err
 	}
-	p.Changes = append(changes, stale(changes, inv, live, opts.Prune)...)
+	p.Changes = append(changes, stale(changes, inv, live.ours, opts.Prune)...)
 	return p, nil
 }
 
@@ -146,17 +151,37 @@ func where(src string, u *unstructured.Unstructured) string {
 	return object.IDOf(u).Display()
 }
 
+// liveSet is what the plan knows of the cluster before comparing.
+type liveSet struct {
+	// ours holds the objects carrying the app's mark, in full.
+	ours map[object.ID]*unstructured.Unstructured
+	// others holds the names of every existing object, for the resources
+	// and namespaces where a desired object was not found among ours
+	// (metadata-only lists; a key is absent when it was not listed).
+	others map[listKey]map[string]bool
+}
+
+// mayExist reports whether a desired object not among ours may exist.
+func (ls *liveSet) mayExist(ch *Change) bool {
+	names, listed := ls.others[listKey{ch.Resource, ch.ID.Namespace}]
+	return !listed || names[ch.ID.Name]
+}
+
+type listKey struct {
+	gvr schema.GroupVersionResource
+	ns  string
+}
+
 // listLive lists, once per resource and namespace, the live objects that
 // carry the app's label. That is the only read an unchanged sync makes.
-func listLive(ctx context.Context, c *kube.Client, changes []Change, inv []InventoryEntry, owner object.Owner) (map[object.ID]*unstructured.Unstructured, error) {
-	type key struct {
-		gvr schema.GroupVersionResource
-		ns  string
-	}
-	keys := map[key]bool{}
+// Where a desired object is not among them, one metadata-only list of the
+// resource and namespace tells whether it exists at all, so a first sync
+// does not read each object.
+func listLive(ctx context.Context, c *kube.Client, changes []Change, inv []InventoryEntry, owner object.Owner) (*liveSet, error) {
+	keys := map[listKey]bool{}
 	for _, ch := range changes {
 		if !ch.Resource.Empty() {
-			keys[key{ch.Resource, ch.ID.Namespace}] = true
+			keys[listKey{ch.Resource, ch.ID.Namespace}] = true
 		}
 	}
 	for _, e := range inv {
@@ -169,9 +194,9 @@ func listLive(ctx context.Context, c *kube.Client, changes []Change, inv []Inven
 		if m.Scope.Name() != meta.RESTScopeNameNamespace {
 			ns = ""
 		}
-		keys[key{m.Resource, ns}] = true
+		keys[listKey{m.Resource, ns}] = true
 	}
-	live := map[object.ID]*unstructured.Unstructured{}
+	ls := &liveSet{ours: map[object.ID]*unstructured.Unstructured{}}
 	for k := range keys {
 		list, err := c.Dynamic.Resource(k.gvr).Namespace(k.ns).List(ctx, metav1.ListOptions{LabelSelector: owner.Selector()})
 		if err != nil {
@@ -180,21 +205,42 @@ func listLive(ctx context.Context, c *kube.Client, changes []Change, inv []Inven
 		for i := range list.Items {
 			u := &list.Items[i]
 			if object.OwnerOf(u) == owner.String() {
-				live[object.IDOf(u)] = u
+				ls.ours[object.IDOf(u)] = u
 			}
 		}
 	}
-	return live, nil
+	missing := map[listKey]bool{}
+	for _, ch := range changes {
+		if _, ok := ls.ours[ch.ID]; !ok && !ch.Resource.Empty() {
+			missing[listKey{ch.Resource, ch.ID.Namespace}] = true
+		}
+	}
+	ls.others = map[listKey]map[string]bool{}
+	for k := range missing {
+		list, err := c.Metadata.Resource(k.gvr).Namespace(k.ns).List(ctx, metav1.ListOptions{})
+		if apierrors.IsNotFound(err) {
+			continue // e.g. the namespace does not exist yet
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list %s in %q: %w", k.gvr.Resource, k.ns, err)
+		}
+		names := make(map[string]bool, len(list.Items))
+		for _, m := range list.Items {
+			names[m.Name] = true
+		}
+		ls.others[k] = names
+	}
+	return ls, nil
 }
 
 // compareAll fills in the action of each change, concurrently.
-func compareAll(ctx context.Context, c *kube.Client, changes []Change, live map[object.ID]*unstructured.Unstructured, prev map[object.ID]InventoryEntry, pending map[string]bool, opts Options) error {
+func compareAll(ctx context.Context, c *kube.Client, changes []Change, live *liveSet, prev map[object.ID]InventoryEntry, pending map[string]bool, opts Options) error {
 	sem := make(chan struct{}, opts.Concurrency)
 	var wg sync.WaitGroup
 	errs := make([]error, len(changes))
 	for i := range changes {
 		ch := &changes[i]
-		ch.Live = live[ch.ID]
+		ch.Live = live.ours[ch.ID]
 		if ch.Live != nil {
 			if e, ok := prev[ch.ID]; ok && e.DesiredHash == ch.DesiredHash && e.FieldsHash != "" && e.FieldsHash == FieldsHash(ch.Live) {
 				ch.Action, ch.FieldsHash = Unchanged, e.FieldsHash
@@ -215,7 +261,7 @@ func compareAll(ctx context.Context, c *kube.Client, changes []Change, live map[
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs[i] = compare(ctx, c, ch, opts.Owner)
+			errs[i] = compare(ctx, c, ch, live, opts)
 		}()
 	}
 	wg.Wait()
@@ -223,9 +269,14 @@ func compareAll(ctx context.Context, c *kube.Client, changes []Change, live map[
 }
 
 // compare decides one object by a server-side apply dry-run.
-func compare(ctx context.Context, c *kube.Client, ch *Change, owner object.Owner) error {
+func compare(ctx context.Context, c *kube.Client, ch *Change, live *liveSet, opts Options) error {
+	owner := opts.Owner
 	ri := c.Dynamic.Resource(ch.Resource).Namespace(ch.ID.Namespace)
-	if ch.Live == nil {
+	if ch.Live == nil && !live.mayExist(ch) && opts.SkipCreateDryRun {
+		ch.Action = Create
+		return nil
+	}
+	if ch.Live == nil && live.mayExist(ch) {
 		// Not labelled as ours: it may still exist, unowned or another app's.
 		got, err := ri.Get(ctx, ch.ID.Name, metav1.GetOptions{})
 		switch {

@@ -76,6 +76,24 @@ type Result struct {
 	Status   *v1alpha1.ApplicationStatus
 	Started  time.Time
 	Duration time.Duration
+	// Steps records how long each step took, in order ("source", "render",
+	// "plan", "apply", "prune", "health"), for logs and metrics.
+	Steps []Step
+}
+
+// Step is one step's duration.
+type Step struct {
+	Name     string
+	Duration time.Duration
+}
+
+// mark records the time since the previous mark as step name.
+func (r *Reconciler) mark(res *Result, name string) {
+	prev := res.Started
+	for _, s := range res.Steps {
+		prev = prev.Add(s.Duration)
+	}
+	res.Steps = append(res.Steps, Step{Name: name, Duration: r.now().Sub(prev)})
 }
 
 // PlanOptions builds the comparison rules from an Application; diff, sync
@@ -104,21 +122,28 @@ func (r *Reconciler) Run(ctx context.Context, app *v1alpha1.Application, opts Op
 	if revision == "" {
 		revision = app.Spec.Source.TargetRevision
 	}
-	if res.Revision, err = r.fetch(ctx, app, revision); err != nil {
+	res.Revision, err = r.fetch(ctx, app, revision)
+	r.mark(res, "source")
+	if err != nil {
 		return res, err
 	}
 
 	// 2. Render it. A failed render stops everything: nothing is pruned.
-	if res.Objects, res.Warnings, err = r.renderApp(ctx, app, res.Revision.Dir); err != nil {
+	res.Objects, res.Warnings, err = r.renderApp(ctx, app, res.Revision.Dir)
+	r.mark(res, "render")
+	if err != nil {
 		return res, err
 	}
 	popts := PlanOptions(app, opts.Prune)
+	popts.SkipCreateDryRun = opts.Mode == Sync
 	if len(res.Objects) == 0 && popts.Prune && !app.Spec.SyncPolicy.AllowEmpty {
 		return res, needsUser("render", fmt.Errorf("%s at %s rendered no objects; refusing to prune everything (set syncPolicy.allowEmpty: true to allow)", displayPath(app.Spec.Source.Path), short(res.Revision.Commit)))
 	}
 
 	// 3. Plan: compare with the live cluster.
-	if res.Plan, err = r.plan(ctx, app, res.Objects, popts); err != nil {
+	res.Plan, err = r.plan(ctx, app, res.Objects, popts)
+	r.mark(res, "plan")
+	if err != nil {
 		return res, err
 	}
 	if opts.Mode != Sync {
@@ -130,18 +155,22 @@ func (r *Reconciler) Run(ctx context.Context, app *v1alpha1.Application, opts Op
 	aopts.Progress = opts.OnApply
 	ar := apply.Apply(ctx, r.Client, res.Plan, aopts)
 	res.Applied = ar.Outcomes
+	r.mark(res, "apply")
 	if err := ar.Err(); err != nil {
 		return res, transient("apply", err)
 	}
 
 	// 5. Prune, last, and only after everything applied.
 	res.Pruned = apply.Prune(ctx, r.Client, res.Plan, popts.Owner, aopts)
+	r.mark(res, "prune")
 	if err := (&apply.Result{Outcomes: res.Pruned}).Err(); err != nil {
 		return res, transient("prune", err)
 	}
 
 	// 6. Health, from the objects in hand, or by waiting.
-	if res.Health, err = r.health(ctx, res, opts); err != nil {
+	res.Health, err = r.health(ctx, res, opts)
+	r.mark(res, "health")
+	if err != nil {
 		return res, transient("health", err)
 	}
 	return res, nil

@@ -198,6 +198,9 @@ func (r *Reconciler) logLine(app *v1alpha1.Application, res *Result, runErr erro
 	attrs := []any{"app", app.Namespace + "/" + app.Name, "revision", short(res.Revision.Commit),
 		"created", countOK(res.Applied, plan.Create), "updated", countOK(res.Applied, plan.Update),
 		"deleted", countDeleted(res), "duration", res.Duration.Round(time.Millisecond)}
+	for _, s := range res.Steps {
+		attrs = append(attrs, s.Name, s.Duration.Round(time.Millisecond))
+	}
 	if runErr != nil {
 		r.Log.Error("sync failed", append(attrs, "err", runErr)...)
 		return

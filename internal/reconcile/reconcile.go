@@ -96,6 +96,18 @@ func (r *Reconciler) mark(res *Result, name string) {
 	res.Steps = append(res.Steps, Step{Name: name, Duration: r.now().Sub(prev)})
 }
 
+// TargetRevision is the revision a run deploys: an explicit override (a
+// preview), else the rollback pin, else spec.source.targetRevision.
+func TargetRevision(app *v1alpha1.Application, override string) string {
+	switch {
+	case override != "":
+		return override
+	case app.Spec.Pin != nil:
+		return app.Spec.Pin.Revision
+	}
+	return app.Spec.Source.TargetRevision
+}
+
 // PlanOptions builds the comparison rules from an Application; diff, sync
 // and the agent's drift check all use it.
 func PlanOptions(app *v1alpha1.Application, forcePrune bool) plan.Options {
@@ -118,10 +130,7 @@ func (r *Reconciler) Run(ctx context.Context, app *v1alpha1.Application, opts Op
 	}
 
 	// 1. Source: the commit to deploy.
-	revision := opts.Revision
-	if revision == "" {
-		revision = app.Spec.Source.TargetRevision
-	}
+	revision := TargetRevision(app, opts.Revision)
 	res.Revision, err = r.fetch(ctx, app, revision)
 	r.mark(res, "source")
 	if err != nil {

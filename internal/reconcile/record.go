@@ -82,6 +82,16 @@ func (r *Reconciler) nextStatus(app *v1alpha1.Application, opts Options, res *Re
 		stalled.Status, stalled.Reason, stalled.Message = metav1.ConditionTrue, failReason(runErr), "needs a change in Git or in the Application"
 	}
 	st.SetCondition(stalled)
+	pinned := metav1.Condition{Type: v1alpha1.ConditionPinned, Status: metav1.ConditionFalse, Reason: "FollowingBranch", ObservedGeneration: app.Generation, LastTransitionTime: now,
+		Message: "following " + orHEAD(app.Spec.Source.TargetRevision)}
+	if p := app.Spec.Pin; p != nil {
+		pinned.Status, pinned.Reason = metav1.ConditionTrue, "RolledBack"
+		pinned.Message = fmt.Sprintf("pinned to %s, not following %s (tether rollback %s --resume to return)", short(p.Revision), orHEAD(app.Spec.Source.TargetRevision), app.Name)
+		if p.Reason != "" {
+			pinned.Message += ": " + p.Reason
+		}
+	}
+	st.SetCondition(pinned)
 	st.History = append([]v1alpha1.HistoryEntry{historyEntry(st, opts, res, runErr, now)}, st.History...)
 	if len(st.History) > v1alpha1.HistoryLimit {
 		st.History = st.History[:v1alpha1.HistoryLimit]
@@ -112,6 +122,10 @@ func historyEntry(st *v1alpha1.ApplicationStatus, opts Options, res *Result, run
 func alreadyRecorded(app *v1alpha1.Application, res *Result) bool {
 	st := &app.Status
 	if res.Plan == nil || !res.Plan.InSync() || len(res.Applied)+len(res.Pruned) > 0 {
+		return false
+	}
+	pinned := st.Condition(v1alpha1.ConditionPinned)
+	if pinned == nil || (pinned.Status == metav1.ConditionTrue) != (app.Spec.Pin != nil) {
 		return false
 	}
 	ready := st.Condition(v1alpha1.ConditionReady)
@@ -236,6 +250,13 @@ func countDeleted(res *Result) int {
 		}
 	}
 	return n
+}
+
+func orHEAD(rev string) string {
+	if rev == "" {
+		return "the remote's HEAD"
+	}
+	return rev
 }
 
 func truncate(s string, n int) string {

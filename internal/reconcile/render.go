@@ -60,10 +60,7 @@ func DestinationNamespace(app *v1alpha1.Application) string {
 // Render fetches and renders app at revision (its targetRevision when
 // empty) without touching a cluster: tether render.
 func (r *Reconciler) Render(ctx context.Context, app *v1alpha1.Application, revision string) ([]*unstructured.Unstructured, []string, error) {
-	if revision == "" {
-		revision = app.Spec.Source.TargetRevision
-	}
-	rev, err := r.fetch(ctx, app, revision)
+	rev, err := r.fetch(ctx, app, TargetRevision(app, revision))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -49,6 +49,8 @@ const (
 	ConditionReady       = "Ready"
 	ConditionReconciling = "Reconciling"
 	ConditionStalled     = "Stalled"
+	// ConditionPinned is True while spec.pin holds the app at a revision.
+	ConditionPinned = "Pinned"
 )
 
 // SetCondition adds or replaces a condition, keeping LastTransitionTime

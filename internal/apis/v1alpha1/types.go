@@ -37,6 +37,17 @@ type ApplicationSpec struct {
 	SyncPolicy  SyncPolicy  `json:"syncPolicy,omitempty"`
 	// Suspend stops the agent from reconciling the application.
 	Suspend bool `json:"suspend,omitempty"`
+	// Pin, set by `tether rollback`, deploys a fixed earlier revision
+	// instead of following targetRevision, until `tether rollback --resume`.
+	Pin *Pin `json:"pin,omitempty"`
+}
+
+// Pin fixes the deployed revision (an emergency rollback).
+type Pin struct {
+	// Revision is a full commit SHA that the app synced before.
+	Revision string `json:"revision"`
+	// Reason says who pinned it and why, for status and the UI.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Source says where the desired state is and how to render it.

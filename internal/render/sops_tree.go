@@ -377,7 +377,7 @@ func emitSOPSJSON(docs []sopsBranch) ([]byte, error) {
 		return nil, err
 	}
 	var buf bytes.Buffer
-	if err := json.Indent(&buf, out, "", "    "); err != nil {
+	if err := json.Indent(&buf, out, "", "\t"); err != nil {
 		return nil, err
 	}
 	buf.WriteByte('\n')

@@ -81,6 +81,7 @@ func maskSecrets(before, after *unstructured.Unstructured) (*unstructured.Unstru
 			_ = unstructured.SetNestedMap(a.Object, am, field)
 		}
 	}
+	maskLastApplied(b, a)
 	if before == nil {
 		b = nil
 	}
@@ -88,6 +89,32 @@ func maskSecrets(before, after *unstructured.Unstructured) (*unstructured.Unstru
 		a = nil
 	}
 	return b, a
+}
+
+// lastApplied is the annotation kubectl apply (client-side) keeps a copy
+// of the whole object in: for a Secret adopted from kubectl, its values.
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
+// maskLastApplied masks a Secret's last-applied-configuration annotation.
+func maskLastApplied(before, after *unstructured.Unstructured) {
+	var was string
+	if before != nil {
+		ann := before.GetAnnotations()
+		if v, ok := ann[lastApplied]; ok {
+			was, ann[lastApplied] = v, "*** (masked)"
+			before.SetAnnotations(ann)
+		}
+	}
+	if after != nil {
+		ann := after.GetAnnotations()
+		if v, ok := ann[lastApplied]; ok {
+			ann[lastApplied] = "*** (masked)"
+			if v != was {
+				ann[lastApplied] = "*** (masked, changed)"
+			}
+			after.SetAnnotations(ann)
+		}
+	}
 }
 
 // WriteText prints the plan as kubectl diff would: one unified diff per

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
@@ -146,6 +148,38 @@ func TestUsageErrorsExit2(t *testing.T) {
 	} {
 		if res := a.tether(args...); res.code != 2 || res.stderr == "" {
 			t.Errorf("tether %s: %s; want exit 2 with a message", strings.Join(args, " "), res)
+		}
+	}
+}
+
+// A Secret once applied with kubectl apply carries its values in the
+// last-applied-configuration annotation; adopting it must not show them.
+func TestDiffMasksKubectlLastApplied(t *testing.T) {
+	t.Parallel()
+	const old, next = "kubectl-applied-plaintext-3391", "tether-plaintext-6620"
+	a := newApp(t)
+	lastApplied := `{"apiVersion":"v1","kind":"Secret","metadata":{"annotations":{},"name":"legacy","namespace":"` + a.ns +
+		`"},"stringData":{"password":"` + old + `"},"type":"Opaque"}`
+	s := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "legacy", Namespace: a.ns,
+			Annotations: map[string]string{"kubectl.kubernetes.io/last-applied-configuration": lastApplied}},
+		Type:       corev1.SecretTypeOpaque,
+		StringData: map[string]string{"password": old},
+	}
+	if _, err := cs().CoreV1().Secrets(a.ns).Create(context.Background(), s, metav1.CreateOptions{FieldManager: "kubectl-client-side-apply"}); err != nil {
+		t.Fatal(err)
+	}
+	a.repo.write("deploy/secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: legacy\ntype: Opaque\nstringData:\n  password: "+next+"\n")
+	a.repo.commit("adopt the kubectl-applied secret")
+	for _, format := range []string{"text", "json", "markdown"} {
+		res := a.cmd("diff", "-o", format)
+		if res.code != 1 {
+			t.Errorf("diff -o %s: %s; want exit 1", format, res)
+		}
+		for _, v := range []string{old, next} {
+			if strings.Contains(res.stdout+res.stderr, v) {
+				t.Errorf("diff -o %s shows the secret value %q:\n%s", format, v, res.stdout)
+			}
 		}
 	}
 }

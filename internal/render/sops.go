@@ -4,7 +4,8 @@ package render
 //
 // The sops library's tree, cipher and store packages all import its key
 // service, which links the AWS, GCP and Azure KMS SDKs into the binary. So
-// this file decrypts the SOPS file format itself, following sops v3.13
+// sops.go, sops_keys.go and sops_tree.go decrypt the SOPS file format
+// themselves, following sops v3.13
 // exactly (see sops.go Tree.Decrypt, aes/cipher.go, stores/yaml and
 // stores/json, cmd/sops/common.DecryptTree): recover the data key from the
 // age stanzas with filippo.io/age, decrypt each value with AES-256-GCM bound
@@ -166,7 +167,7 @@ func (g sopsKeyGroup) empty() bool {
 	return len(g.Age)+len(g.KMS)+len(g.GCPKMS)+len(g.HCKMS)+len(g.AzKV)+len(g.Vault)+len(g.PGP) == 0
 }
 
-// kinds names the key types of the group other than age.
+// otherKinds names the key types of the group other than age.
 func (g sopsKeyGroup) otherKinds() []string {
 	var kinds []string
 	for _, k := range []struct {

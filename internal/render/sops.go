@@ -5,13 +5,13 @@ package render
 // The sops library's tree, cipher and store packages all import its key
 // service, which links the AWS, GCP and Azure KMS SDKs into the binary. So
 // sops.go, sops_keys.go and sops_tree.go decrypt the SOPS file format
-// themselves, following sops v3.13
-// exactly (see sops.go Tree.Decrypt, aes/cipher.go, stores/yaml and
-// stores/json, cmd/sops/common.DecryptTree): recover the data key from the
-// age stanzas with filippo.io/age, decrypt each value with AES-256-GCM bound
-// to its key path, recompute the SHA-512 MAC over the cleartext and compare
-// it with the file's encrypted MAC before returning anything. The tests
-// encrypt their fixtures with the real sops library.
+// themselves, following sops v3.13 exactly (see its sops.go Tree.Decrypt,
+// aes/cipher.go, stores/yaml, stores/json, cmd/sops/common.DecryptTree):
+// recover the data key from the age stanzas with filippo.io/age, decrypt
+// each value with AES-256-GCM bound to its key path, recompute the SHA-512
+// MAC over the cleartext and compare it with the file's encrypted MAC
+// before returning anything. The tests encrypt fixtures with the sops
+// library's crypto and decrypt files written by the sops CLI.
 
 import (
 	"crypto/aes"

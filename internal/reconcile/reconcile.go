@@ -44,6 +44,10 @@ const (
 	DryRun
 	// Sync applies, prunes, waits and records.
 	Sync
+	// Check plans like Plan and records only the sync status (OutOfSync
+	// or Synced) when it changed: the agent's view of an app it does not
+	// apply by itself (no automated policy, or drift without selfHeal).
+	Check
 )
 
 // Options are per-run choices.
@@ -125,8 +129,11 @@ func PlanOptions(app *v1alpha1.Application, forcePrune bool) plan.Options {
 // on the Application in the cluster, whether it succeeded or not.
 func (r *Reconciler) Run(ctx context.Context, app *v1alpha1.Application, opts Options) (res *Result, err error) {
 	res = &Result{Started: r.now()}
-	if opts.Mode == Sync {
+	switch opts.Mode {
+	case Sync:
 		defer func() { err = r.finish(ctx, app, opts, res, err) }()
+	case Check:
+		defer func() { err = r.recordCheck(ctx, app, res, err) }()
 	}
 
 	// 1. Source: the commit to deploy.

@@ -117,6 +117,33 @@ func historyEntry(st *v1alpha1.ApplicationStatus, opts Options, res *Result, run
 	return h
 }
 
+// recordCheck records the outcome of a Check: the sync status, and the
+// revision Git is at, only when they changed (a no-op check writes
+// nothing). Health and inventory stay as the last sync left them.
+func (r *Reconciler) recordCheck(ctx context.Context, app *v1alpha1.Application, res *Result, runErr error) error {
+	res.Duration = r.now().Sub(res.Started)
+	if runErr != nil {
+		return runErr
+	}
+	want := v1alpha1.SyncStatus{Status: v1alpha1.SyncSynced, Revision: res.Revision.Commit}
+	if !res.Plan.InSync() || syncState(res.Plan) != v1alpha1.SyncSynced ||
+		app.Status.LastAppliedRevision == nil || app.Status.LastAppliedRevision.Revision != res.Revision.Commit {
+		want.Status = v1alpha1.SyncOutOfSync
+	}
+	if app.Status.Sync == want {
+		return nil
+	}
+	st := app.Status.DeepCopy()
+	st.Sync = want
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	res.Status = st
+	if err := r.patchStatus(rctx, app, st); err != nil {
+		return transient("record", err)
+	}
+	return nil
+}
+
 // alreadyRecorded reports whether a successful sync changed nothing that
 // the status does not already say.
 func alreadyRecorded(app *v1alpha1.Application, res *Result) bool {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -23,7 +24,13 @@ func hashObject(u *unstructured.Unstructured) string {
 // When any other writer takes over one of those fields (kubectl scale,
 // kubectl edit, a forced apply), the set changes and so does the hash.
 func FieldsHash(live *unstructured.Unstructured) string {
-	for _, mf := range live.GetManagedFields() {
+	return FieldsHashOf(live.GetManagedFields())
+}
+
+// FieldsHashOf is FieldsHash over an object's managedFields, for
+// metadata-only objects (the agent's drift watch).
+func FieldsHashOf(managed []metav1.ManagedFieldsEntry) string {
+	for _, mf := range managed {
 		if mf.Manager != FieldManager || mf.Operation != "Apply" || mf.Subresource != "" || mf.FieldsV1 == nil {
 			continue
 		}

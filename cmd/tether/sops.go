@@ -1,8 +1,8 @@
 package main
 
-import "errors"
+import "github.com/tether-dev/tether/internal/render"
 
 // newDecrypter builds the SOPS decryption hook from an age key file.
 func newDecrypter(keyFile string) (func(file string, data []byte) ([]byte, error), error) {
-	return nil, errors.New("SOPS support is not built yet")
+	return render.NewSOPSDecrypter(keyFile)
 }

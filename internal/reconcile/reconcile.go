@@ -173,6 +173,11 @@ func (r *Reconciler) Run(ctx context.Context, app *v1alpha1.Application, opts Op
 	res.Applied = ar.Outcomes
 	r.mark(res, "apply")
 	if err := ar.Err(); err != nil {
+		if isInvalid(err) {
+			// A new object is not dry-run in Sync mode: the API server
+			// rejecting it at apply is bad input, as at plan.
+			return res, needsUser("apply", err)
+		}
 		return res, transient("apply", err)
 	}
 

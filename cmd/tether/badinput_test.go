@@ -47,6 +47,9 @@ func TestBadInput(t *testing.T) {
 		{"unknown kind", func(a *app) {
 			a.repo.write("deploy/nope.yaml", "apiVersion: example.com/v1\nkind: Nope\nmetadata:\n  name: nope\n")
 		}, []string{"deploy/nope.yaml", "unknown kind", "example.com/v1", "Nope"}, ""},
+		{"object the API server rejects", func(a *app) {
+			a.repo.write("deploy/invalid.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not_A_DNS_Name\n")
+		}, []string{"deploy/invalid.yaml", "Not_A_DNS_Name", "Invalid value"}, ""},
 		{"symlink to /etc/passwd", func(a *app) {
 			if err := os.Symlink("/etc/passwd", filepath.Join(a.repo.dir, "deploy", "passwd.yaml")); err != nil {
 				t.Fatal(err)

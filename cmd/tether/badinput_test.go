@@ -16,6 +16,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tether-dev/tether/internal/apis/v1alpha1"
 )
 
 // Bad input in Git or on the command line: exit 2, a message naming the
@@ -56,6 +58,12 @@ func TestBadInput(t *testing.T) {
 			}
 		}, []string{"deploy/passwd.yaml"}, firstLine},
 		{"path outside the repository", func(a *app) { a.path = "../outside" }, []string{"../outside"}, ""},
+		{"path symlinked out of the repository", func(a *app) {
+			if err := os.Symlink("/etc", filepath.Join(a.repo.dir, "etc-link")); err != nil {
+				t.Fatal(err)
+			}
+			a.path = "etc-link"
+		}, []string{"etc-link", "outside the repository"}, firstLine},
 		{"missing revision", func(a *app) { a.rev = "nope" }, []string{`revision "nope" not found`}, ""},
 		{"unreachable repository", func(a *app) {
 			a.url = filepath.Join(t.TempDir(), "no-such-repo")
@@ -92,6 +100,9 @@ func TestBadInput(t *testing.T) {
 			}
 			if data, _ := json.Marshal(st); tc.hidden != "" && strings.Contains(string(data), tc.hidden) {
 				t.Errorf("the Application status holds the symlink target's content")
+			}
+			if c := st.Status.Condition(v1alpha1.ConditionStalled); c == nil || c.Status != metav1.ConditionTrue {
+				t.Errorf("Stalled condition = %+v, want True (retrying cannot help)", c)
 			}
 		})
 	}
@@ -184,8 +195,21 @@ func TestBadInputWrongHTTPCredentials(t *testing.T) {
 	if !strings.Contains(string(evs), "SyncFailed") {
 		t.Errorf("no SyncFailed event after the failed sync: %s", evs)
 	}
+	// Credentials in the URL instead: moved out of it, never shown.
+	b := &app{t: t, repo: a.repo, path: "deploy", name: "web-url", ns: a.ns, appN: a.appN, cache: t.TempDir(),
+		url: strings.Replace(srv.URL, "http://", "http://"+user+":"+wrong+"@", 1) + "/app.git"}
+	res := b.cmd("sync", "--prune")
+	if res.code != 2 {
+		t.Errorf("sync with a wrong password in the URL: %s; want exit 2", res)
+	}
+	printed.WriteString(res.stdout + res.stderr)
+	urlStatus, _ := json.Marshal(b.status().Status)
+	urlEvents, _ := json.Marshal(events(t, b.appN, b.name))
+	assertUnchanged(t, a.ns, before)
+
 	for _, where := range []struct{ name, text string }{
 		{"output", printed.String()}, {"Application status", string(status)}, {"Events", string(evs)},
+		{"status of the app with the URL", string(urlStatus)}, {"its Events", string(urlEvents)},
 	} {
 		for _, secret := range []string{pass, wrong} {
 			if strings.Contains(where.text, secret) {

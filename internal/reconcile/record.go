@@ -92,7 +92,15 @@ func (r *Reconciler) nextStatus(app *v1alpha1.Application, opts Options, res *Re
 		}
 	}
 	st.SetCondition(pinned)
-	st.History = append([]v1alpha1.HistoryEntry{historyEntry(st, opts, res, runErr, now)}, st.History...)
+	// History records syncs that did something, failed, moved to another
+	// revision, or that a person asked for; not a health recheck.
+	prevRev := ""
+	if app.Status.LastAppliedRevision != nil {
+		prevRev = app.Status.LastAppliedRevision.Revision
+	}
+	if runErr != nil || len(res.Applied)+len(res.Pruned) > 0 || prevRev != rev.Commit || opts.Initiator == "cli" || len(st.History) == 0 {
+		st.History = append([]v1alpha1.HistoryEntry{historyEntry(st, opts, res, runErr, now)}, st.History...)
+	}
 	if len(st.History) > v1alpha1.HistoryLimit {
 		st.History = st.History[:v1alpha1.HistoryLimit]
 	}

@@ -13,7 +13,7 @@ import (
 
 // fetch resolves the app's credentials and fetches the revision.
 func (r *Reconciler) fetch(ctx context.Context, app *v1alpha1.Application, revision string) (source.Revision, error) {
-	auth, err := r.auth(ctx, app)
+	auth, err := r.Auth(ctx, app)
 	if err != nil {
 		return source.Revision{}, err
 	}
@@ -27,9 +27,9 @@ func (r *Reconciler) fetch(ctx context.Context, app *v1alpha1.Application, revis
 	return rev, nil
 }
 
-// auth reads the credentials Secret named by spec.source.secretRef. Its
+// Auth reads the credentials Secret named by spec.source.secretRef. Its
 // values are never printed.
-func (r *Reconciler) auth(ctx context.Context, app *v1alpha1.Application) (source.Auth, error) {
+func (r *Reconciler) Auth(ctx context.Context, app *v1alpha1.Application) (source.Auth, error) {
 	ref := app.Spec.Source.SecretRef
 	if ref == nil {
 		return source.Auth{}, nil

@@ -3,7 +3,11 @@ package appctl
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
 )
@@ -52,6 +56,20 @@ func (e *RevisionError) Error() string {
 
 // Is makes errors.Is(err, ErrInvalidRevision) true.
 func (e *RevisionError) Is(target error) bool { return target == ErrInvalidRevision }
+
+// Status makes the error a Kubernetes API status of reason BadRequest, so
+// apierrors.IsBadRequest classifies it as the user's mistake wherever
+// errors are mapped to HTTP codes or exit codes.
+func (e *RevisionError) Status() metav1.Status {
+	return metav1.Status{
+		Status:  metav1.StatusFailure,
+		Code:    http.StatusBadRequest,
+		Reason:  metav1.StatusReasonBadRequest,
+		Message: e.Error(),
+	}
+}
+
+var _ apierrors.APIStatus = (*RevisionError)(nil)
 
 func (e *RevisionError) choices() string {
 	if len(e.Choices) == 0 {

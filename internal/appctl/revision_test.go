@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
 )
 
@@ -60,6 +62,9 @@ func TestFindRevision(t *testing.T) {
 			var re *RevisionError
 			if !errors.As(err, &re) || !errors.Is(err, ErrInvalidRevision) {
 				t.Fatalf("FindRevision(%q) error = %v, want a *RevisionError", tt.rev, err)
+			}
+			if !apierrors.IsBadRequest(err) {
+				t.Errorf("apierrors.IsBadRequest(%v) = false, want true", err)
 			}
 			if re.Problem != tt.wantProblem {
 				t.Errorf("problem = %q, want %q", re.Problem, tt.wantProblem)

@@ -98,7 +98,7 @@ func (r *Reconciler) nextStatus(app *v1alpha1.Application, opts Options, res *Re
 	if app.Status.LastAppliedRevision != nil {
 		prevRev = app.Status.LastAppliedRevision.Revision
 	}
-	if runErr != nil || len(res.Applied)+len(res.Pruned) > 0 || prevRev != rev.Commit || opts.Initiator == "cli" || len(st.History) == 0 {
+	if runErr != nil || len(res.Applied)+countDeleted(res) > 0 || prevRev != rev.Commit || opts.Initiator == "cli" || len(st.History) == 0 {
 		st.History = append([]v1alpha1.HistoryEntry{historyEntry(st, opts, res, runErr, now)}, st.History...)
 	}
 	if len(st.History) > v1alpha1.HistoryLimit {
@@ -156,7 +156,7 @@ func (r *Reconciler) recordCheck(ctx context.Context, app *v1alpha1.Application,
 // the status does not already say.
 func alreadyRecorded(app *v1alpha1.Application, res *Result) bool {
 	st := &app.Status
-	if res.Plan == nil || !res.Plan.InSync() || len(res.Applied)+len(res.Pruned) > 0 {
+	if res.Plan == nil || len(res.Applied)+countDeleted(res) > 0 {
 		return false
 	}
 	pinned := st.Condition(v1alpha1.ConditionPinned)
@@ -168,7 +168,7 @@ func alreadyRecorded(app *v1alpha1.Application, res *Result) bool {
 		return false
 	}
 	if st.LastAppliedRevision == nil || st.LastAppliedRevision.Revision != res.Revision.Commit ||
-		st.Sync.Status != v1alpha1.SyncSynced || st.Health.Status != res.Health.Status.String() {
+		st.Sync.Status != syncState(res.Plan) || st.Health.Status != res.Health.Status.String() {
 		return false
 	}
 	next := inventory.Next(res.Plan, nil, nil)

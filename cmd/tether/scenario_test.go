@@ -186,6 +186,52 @@ func TestDriftSeenByDiff(t *testing.T) {
 	if res := a.cmd("diff"); res.code != 0 {
 		t.Errorf("diff after restoring sync: %s; want exit 0", res)
 	}
+
+	// kubectl scale writes through the scale subresource.
+	scale, err := cs().AppsV1().Deployments(a.ns).GetScale(ctx, "nginx", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale.Spec.Replicas = 4
+	if _, err := cs().AppsV1().Deployments(a.ns).UpdateScale(ctx, "nginx", scale, metav1.UpdateOptions{FieldManager: "kubectl"}); err != nil {
+		t.Fatal(err)
+	}
+	res = a.cmd("diff")
+	minus, plus = diffLines(res.stdout)
+	if res.code != 1 || strings.Join(minus, "|") != "-  replicas: 4" || strings.Join(plus, "|") != "+  replicas: 2" {
+		t.Errorf("diff after kubectl scale: %s; want exit 1 and only replicas 4 → 2", res)
+	}
+	a.mustSync()
+	if got := replicas(t, a.ns, "nginx"); got != 2 {
+		t.Errorf("replicas after sync = %d, want 2 (Git's)", got)
+	}
+
+	// A label Git does not mention (kubectl label) is not drift.
+	d, err = cs().AppsV1().Deployments(a.ns).Get(ctx, "nginx", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Labels["team"] = "web"
+	if _, err := cs().AppsV1().Deployments(a.ns).Update(ctx, d, metav1.UpdateOptions{FieldManager: "kubectl-label"}); err != nil {
+		t.Fatal(err)
+	}
+	if res := a.cmd("diff"); res.code != 0 {
+		t.Errorf("diff after adding a label Git does not set: %s; want exit 0", res)
+	}
+
+	// Deleted out of band: diff shows a create, sync re-creates it.
+	if err := cs().AppsV1().Deployments(a.ns).Delete(ctx, "nginx", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res = a.cmd("diff")
+	if res.code != 1 || !strings.Contains(res.stdout, "create Deployment.apps/"+a.ns+"/nginx") {
+		t.Errorf("diff after deleting the Deployment: %s; want exit 1 and a create", res)
+	}
+	res = a.mustSync()
+	wantContains(t, "sync output", res.stdout, "1 created")
+	if got := replicas(t, a.ns, "nginx"); got != 2 {
+		t.Errorf("replicas after re-creating sync = %d, want 2", got)
+	}
 }
 
 // A sync leaves a Normal Event with reason Synced on the Application.

@@ -1,0 +1,37 @@
+package server
+
+import (
+	"embed"
+	"io/fs"
+	"net/http"
+)
+
+// uiFiles is the web UI: one HTML page, its script and its style sheet,
+// served as they are (no build step, nothing fetched from elsewhere).
+//
+//go:embed ui
+var uiFiles embed.FS
+
+// uiPolicy lets the page load only its own script, style and API.
+const uiPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+func (s *Server) uiRoutes(mux *http.ServeMux) {
+	static, err := fs.Sub(uiFiles, "ui")
+	if err != nil {
+		panic(err) // the embed directive guarantees "ui" exists
+	}
+	files := http.FileServerFS(static)
+	serve := func(name string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Security-Policy", uiPolicy)
+			w.Header().Set("Cache-Control", "no-cache")
+			http.ServeFileFS(w, r, static, name)
+		}
+	}
+	mux.HandleFunc("GET /{$}", serve("index.html"))
+	mux.Handle("GET /ui/", http.StripPrefix("/ui/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", uiPolicy)
+		w.Header().Set("Cache-Control", "no-cache")
+		files.ServeHTTP(w, r)
+	})))
+}

@@ -257,3 +257,40 @@ func TestSyncEmitsEvent(t *testing.T) {
 		t.Errorf("no Synced event on application %s/%s; events: %+v", a.appN, a.name, evs)
 	}
 }
+
+// A missing destination namespace is created first (as kubectl create
+// namespace would be), and is not owned by the app.
+func TestSyncCreatesDestinationNamespace(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	a.ns += "-new"
+	t.Cleanup(func() { _ = cs().CoreV1().Namespaces().Delete(context.Background(), a.ns, metav1.DeleteOptions{}) })
+	a.repo.write("deploy/cm.yaml", configMapYAML("settings", "v1"))
+	a.repo.commit("settings")
+
+	res := a.cmd("diff")
+	if res.code != 1 {
+		t.Fatalf("diff into a missing namespace: %s; want exit 1", res)
+	}
+	wantContains(t, "diff output", res.stdout, "create Namespace/"+a.ns+" (destination namespace)", "create ConfigMap/"+a.ns+"/settings")
+	if exists(t, namespacesGVR, "", a.ns) {
+		t.Fatalf("diff created namespace %s", a.ns)
+	}
+	a.mustSync("--prune")
+	if !exists(t, configMapsGVR, a.ns, "settings") {
+		t.Errorf("ConfigMap settings not created in the new namespace")
+	}
+	ns, err := cs().CoreV1().Namespaces().Get(context.Background(), a.ns, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owner := ns.Annotations["tether.dev/owner"]; owner != "" {
+		t.Errorf("destination namespace is owned by %q; want unowned (never pruned)", owner)
+	}
+	if got := len(a.status().Status.Inventory); got != 1 {
+		t.Errorf("inventory has %d entries, want 1 (the namespace is not in it)", got)
+	}
+	if res := a.cmd("diff"); res.code != 0 {
+		t.Errorf("diff after the sync: %s; want exit 0", res)
+	}
+}

@@ -143,6 +143,18 @@ func (s *sourceFlags) fromRepo() (*v1alpha1.Application, string, error) {
 }
 
 func (s *sourceFlags) fromFile() (*v1alpha1.Application, error) {
+	apps, err := s.appsFromFile()
+	if err != nil {
+		return nil, err
+	}
+	if len(apps) > 1 {
+		return nil, usageErr(fmt.Errorf("%s: %d Applications; choose one with --app", s.file, len(apps)))
+	}
+	return apps[0], nil
+}
+
+// appsFromFile reads the Applications in -f (only --app's, when given).
+func (s *sourceFlags) appsFromFile() ([]*v1alpha1.Application, error) {
 	data, err := os.ReadFile(s.file)
 	if err != nil {
 		return nil, usageErr(err)
@@ -169,6 +181,11 @@ func (s *sourceFlags) fromFile() (*v1alpha1.Application, error) {
 		if app.Spec.Source.RepoURL == "" {
 			return nil, usageErr(fmt.Errorf("%s: application %s: spec.source.repoURL is required", s.file, app.Name))
 		}
+		if src := app.Spec.Source.RepoURL; !strings.Contains(src, "://") && !strings.Contains(src, "@") && !filepath.IsAbs(src) {
+			// A relative repository path is relative to the file, as
+			// kubectl resolves kustomize paths.
+			app.Spec.Source.RepoURL = filepath.Join(filepath.Dir(s.file), src)
+		}
 		apps = append(apps, app)
 	}
 	switch {
@@ -176,16 +193,8 @@ func (s *sourceFlags) fromFile() (*v1alpha1.Application, error) {
 		return nil, usageErr(fmt.Errorf("%s: no Application named %q", s.file, s.app))
 	case len(apps) == 0:
 		return nil, usageErr(fmt.Errorf("%s: no Application (apiVersion tether.dev/v1alpha1) in the file", s.file))
-	case len(apps) > 1:
-		return nil, usageErr(fmt.Errorf("%s: %d Applications; choose one with --app", s.file, len(apps)))
 	}
-	app := apps[0]
-	if src := app.Spec.Source.RepoURL; !strings.Contains(src, "://") && !strings.Contains(src, "@") && !filepath.IsAbs(src) {
-		// A relative repository path is relative to the file, as kubectl
-		// resolves kustomize paths.
-		app.Spec.Source.RepoURL = filepath.Join(filepath.Dir(s.file), src)
-	}
-	return app, nil
+	return apps, nil
 }
 
 func usageErr(err error) error { return &exitError{code: 2, err: err} }

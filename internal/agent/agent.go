@@ -73,6 +73,7 @@ type appState struct {
 	reasons   reasons
 	heals     []time.Time // recent self-heals, to back off from a fight
 	lastCheck string      // commit last planned in Check mode
+	running   bool        // a reconcile of this app is in flight
 }
 
 // reasons are why an app is queued; they accumulate until it runs.

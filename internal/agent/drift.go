@@ -59,7 +59,7 @@ func (d *driftWatch) track(u *unstructured.Unstructured) {
 
 func (d *driftWatch) trackApp(app *v1alpha1.Application) {
 	for _, e := range app.Status.Inventory {
-		gvr, ok := d.resourceOf(e)
+		gvr, gk, ok := d.resourceOf(e)
 		if !ok {
 			continue
 		}
@@ -69,8 +69,8 @@ func (d *driftWatch) trackApp(app *v1alpha1.Application) {
 			inf := d.factory.ForResource(gvr).Informer()
 			_ = inf.SetTransform(slim)
 			_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-				UpdateFunc: func(_, obj any) { d.changed(obj) },
-				DeleteFunc: d.changed,
+				UpdateFunc: func(_, obj any) { d.changed(gk, obj, false) },
+				DeleteFunc: func(obj any) { d.changed(gk, obj, true) },
 			})
 			d.informers[gvr] = inf
 			go inf.Run(d.ctx.Done())
@@ -79,17 +79,17 @@ func (d *driftWatch) trackApp(app *v1alpha1.Application) {
 	}
 }
 
-func (d *driftWatch) resourceOf(e v1alpha1.InventoryEntry) (schema.GroupVersionResource, bool) {
+func (d *driftWatch) resourceOf(e v1alpha1.InventoryEntry) (schema.GroupVersionResource, schema.GroupKind, bool) {
 	id, err := object.Parse(e.ID)
 	if err != nil {
-		return schema.GroupVersionResource{}, false
+		return schema.GroupVersionResource{}, schema.GroupKind{}, false
 	}
 	gv, _ := schema.ParseGroupVersion(e.Version)
 	m, err := d.a.c.Mapping(id.GroupKind(), gv.Version)
 	if err != nil {
-		return schema.GroupVersionResource{}, false
+		return schema.GroupVersionResource{}, schema.GroupKind{}, false
 	}
-	return m.Resource, true
+	return m.Resource, id.GroupKind(), true
 }
 
 // slim keeps only what the drift check reads.
@@ -110,8 +110,10 @@ func slim(obj any) (any, error) {
 	return out, nil
 }
 
-// changed queues the owner of a changed or deleted object.
-func (d *driftWatch) changed(obj any) {
+// changed queues the owner of an object that was deleted or whose field
+// set no longer matches what Tether applied. Other updates (a controller
+// writing status, our own apply) cost a map lookup and nothing else.
+func (d *driftWatch) changed(gk schema.GroupKind, obj any, deleted bool) {
 	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = t.Obj
 	}
@@ -123,14 +125,27 @@ func (d *driftWatch) changed(obj any) {
 	if owner == "" || !strings.Contains(owner, "/") {
 		return
 	}
-	d.a.enqueue(owner, d.a.healDelay(owner), func(r *reasons) { r.drift = true })
+	app, err := d.a.getApp(owner)
+	if err != nil {
+		return
+	}
+	id := object.ID{Group: gk.Group, Kind: gk.Kind, Namespace: m.Namespace, Name: m.Name}.String()
+	for _, e := range app.Status.Inventory {
+		if e.ID != id {
+			continue
+		}
+		if deleted || e.Fields == "" || plan.FieldsHashOf(m.ManagedFields) != e.Fields {
+			d.a.enqueue(owner, d.a.healDelay(owner), func(r *reasons) { r.drift = true })
+		}
+		return
+	}
 }
 
 // drifted reports whether any object in the app's inventory is missing or
 // no longer carries the field set Tether applied, per the watch's cache.
 func (d *driftWatch) drifted(app *v1alpha1.Application) bool {
 	for _, e := range app.Status.Inventory {
-		gvr, ok := d.resourceOf(e)
+		gvr, _, ok := d.resourceOf(e)
 		if !ok {
 			return true
 		}
@@ -158,12 +173,17 @@ func (d *driftWatch) drifted(app *v1alpha1.Application) bool {
 }
 
 // healDelay backs off when an app is healed again and again: another
-// controller is fighting over the same fields. Three heals a minute are
+// controller is fighting over the same fields. Five heals a minute are
 // immediate; then 1 s, 2 s, 4 s … up to 5 minutes.
 func (a *Agent) healDelay(key string) time.Duration {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	st := a.stateOf(key)
+	if st.running {
+		// Most likely our own apply, seen before its status: the queued
+		// recheck compares with the new inventory; not a heal.
+		return 0
+	}
 	now := time.Now()
 	recent := st.heals[:0]
 	for _, t := range st.heals {
@@ -172,8 +192,8 @@ func (a *Agent) healDelay(key string) time.Duration {
 		}
 	}
 	st.heals = append(recent, now)
-	if n := len(st.heals); n > 3 {
-		d := time.Second << min(n-4, 8)
+	if n := len(st.heals); n > 5 {
+		d := time.Second << min(n-6, 8)
 		return min(d, 5*time.Minute)
 	}
 	return 0

@@ -19,7 +19,13 @@ func (a *Agent) process(ctx context.Context, key string) error {
 	st := a.stateOf(key)
 	why := st.reasons
 	st.reasons = reasons{}
+	st.running = true
 	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		a.stateOf(key).running = false
+		a.mu.Unlock()
+	}()
 
 	app, err := a.getApp(key)
 	if apierrors.IsNotFound(err) {

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
+	"github.com/tether-dev/tether/internal/server"
 	"github.com/tether-dev/tether/internal/source"
 )
 
@@ -45,16 +46,9 @@ func (a *Agent) appDeleted(obj any) {
 	a.forget(key)
 }
 
-// PushEvent is a push that a webhook reported.
-type PushEvent struct {
-	RepoURLs []string
-	Branch   string
-	Tag      string
-}
-
 // Push queues at once every app that follows the pushed repository and
 // branch (or tag), and returns their keys.
-func (a *Agent) Push(ev PushEvent) []string {
+func (a *Agent) Push(_ context.Context, ev server.PushEvent) []string {
 	if !a.Ready() {
 		return nil
 	}
@@ -86,7 +80,7 @@ func (a *Agent) Push(ev PushEvent) []string {
 // followsRef reports whether a push of ev's branch or tag concerns app.
 // An app following the remote's HEAD follows any branch push (the cheap
 // ref check then decides).
-func followsRef(app *v1alpha1.Application, ev PushEvent) bool {
+func followsRef(app *v1alpha1.Application, ev server.PushEvent) bool {
 	if app.Spec.Pin != nil {
 		return false
 	}

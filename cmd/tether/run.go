@@ -122,4 +122,3 @@ func runAgent(cmd *cobra.Command, g *globalFlags, f runFlags) error {
 	}
 	return leadAndRun(ctx, c, f, log, a.Run)
 }
-

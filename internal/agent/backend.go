@@ -149,4 +149,3 @@ func (a *Agent) Rollback(ctx context.Context, namespace, name, revision string) 
 func (a *Agent) Suspend(ctx context.Context, namespace, name string, suspend bool) error {
 	return appctl.Suspend(ctx, a.c.Dynamic, namespace, name, suspend)
 }
-

@@ -47,14 +47,18 @@ func TestAPIRoutes(t *testing.T) {
 			wantBody: []string{`"error":"name \"Bad_Name\"`}},
 		{name: "get bad namespace", method: "GET", path: "/api/v1/apps/a.b/web", wantCode: 400,
 			wantBody: []string{`"error":"namespace \"a.b\"`}},
-		{name: "get with resources failing", b: &fakeBackend{resources: func(context.Context, string, string) ([]Resource, error) { return nil, errors.New("cluster unreachable") }},
+		{name: "get with resources failing", b: &fakeBackend{resources: func(context.Context, string, string) ([]Resource, error) {
+			return nil, errors.New("cluster unreachable")
+		}},
 			method: "GET", path: "/api/v1/apps/default/web", wantCode: 200,
 			wantBody: []string{`"resources":[]`, `"resourcesError":"cluster unreachable"`}},
 		{name: "diff", method: "GET", path: "/api/v1/apps/default/web/diff", wantCode: 200,
 			wantBody: []string{`"summary": "Plan: 0 to create, 0 to update, 0 to delete, 0 unchanged."`, `"inSync": true`}},
 		{name: "diff conflict", b: &fakeBackend{diff: func(context.Context, string, string) (*plan.Plan, error) { return nil, conflict }},
 			method: "GET", path: "/api/v1/apps/default/web/diff", wantCode: 409, wantBody: []string{"object was modified"}},
-		{name: "diff missing", b: &fakeBackend{diff: func(context.Context, string, string) (*plan.Plan, error) { return nil, apierrors.NewNotFound(appsGR, "nope") }},
+		{name: "diff missing", b: &fakeBackend{diff: func(context.Context, string, string) (*plan.Plan, error) {
+			return nil, apierrors.NewNotFound(appsGR, "nope")
+		}},
 			method: "GET", path: "/api/v1/apps/default/nope/diff", wantCode: 404},
 		{name: "history", method: "GET", path: "/api/v1/apps/default/web/history", wantCode: 200,
 			wantBody: []string{`[{"id":2,"revision":"` + sha1, `{"id":1,"revision":"` + sha2}},

@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 CLUSTER_DIR ?= $(CURDIR)/.cache/cluster
 DEVCLUSTER := $(GO) run ./internal/testenv/devcluster
 
-.PHONY: all build test deps testenv cluster-up cluster-down bench vet clean
+.PHONY: all build test deps testenv cluster-up cluster-down demo bench vet clean
 
 all: build
 
@@ -33,6 +33,11 @@ test: deps testenv vet
 
 bench: testenv
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 5 ./...
+
+# demo: a local cluster, a Git repo made from examples/, and `tether run` on
+# it; prints what to try. Ctrl-C stops everything.
+demo: testenv
+	@scripts/demo.sh
 
 cluster-up: testenv
 	@$(DEVCLUSTER) up -dir $(CLUSTER_DIR)

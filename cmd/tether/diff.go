@@ -49,6 +49,7 @@ Exit status: 0 when the cluster is in sync, 1 when there are differences,
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
+			printWarnings(cmd.ErrOrStderr(), res.Warnings)
 			out := cmd.OutOrStdout()
 			switch output {
 			case "json":

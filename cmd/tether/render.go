@@ -32,9 +32,7 @@ func newRenderCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return runErr(err)
 			}
-			for _, w := range warnings {
-				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
-			}
+			printWarnings(cmd.ErrOrStderr(), warnings)
 			out := cmd.OutOrStdout()
 			for _, u := range objs {
 				object.TakeSource(u)

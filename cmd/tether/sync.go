@@ -62,6 +62,9 @@ the health check failed, 2 on bad input.`,
 				Mode: mode, Revision: rev, Prune: prune, Wait: wait, Timeout: timeout,
 				Initiator: "cli", OnApply: p.applied, OnHealth: p.health,
 			})
+			if res != nil {
+				printWarnings(cmd.ErrOrStderr(), res.Warnings)
+			}
 			out := cmd.OutOrStdout()
 			if res != nil && res.Plan != nil && dryRun {
 				res.Plan.WriteText(out)
@@ -82,6 +85,12 @@ the health check failed, 2 on bad input.`,
 	f.BoolVar(&wait, "wait", false, "wait until every object is healthy")
 	f.DurationVar(&timeout, "timeout", 5*time.Minute, "with --wait: how long to wait for health")
 	return cmd
+}
+
+func printWarnings(w io.Writer, warnings []string) {
+	for _, msg := range warnings {
+		fmt.Fprintln(w, "warning:", msg)
+	}
 }
 
 func syncSummary(name string, res *reconcile.Result) string {

@@ -5,6 +5,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -150,6 +151,8 @@ func (r *Reconciler) Run(ctx context.Context, app *v1alpha1.Application, opts Op
 	if err != nil {
 		return res, err
 	}
+	var hooks hookSet
+	res.Objects, hooks = splitHooks(res.Objects)
 	popts := PlanOptions(app, opts.Prune)
 	popts.SkipCreateDryRun = opts.Mode == Sync
 	if len(res.Objects) == 0 && popts.Prune && !app.Spec.SyncPolicy.AllowEmpty {
@@ -166,7 +169,14 @@ func (r *Reconciler) Run(ctx context.Context, app *v1alpha1.Application, opts Op
 		return res, nil
 	}
 
-	// 4. Apply what changed, staged.
+	// 4. Apply what changed, staged; Helm pre-install/upgrade hooks first.
+	hookTimeout := cmp.Or(opts.Timeout, 5*time.Minute)
+	changed := !res.Plan.InSync()
+	if changed && len(hooks.pre) > 0 {
+		if err := r.runHooks(ctx, hooks.pre, popts, hookTimeout); err != nil {
+			return res, transient("hooks", err)
+		}
+	}
 	aopts := r.Apply
 	aopts.Progress = opts.OnApply
 	ar := apply.Apply(ctx, r.Client, res.Plan, aopts)
@@ -189,10 +199,20 @@ func (r *Reconciler) Run(ctx context.Context, app *v1alpha1.Application, opts Op
 	}
 
 	// 6. Health, from the objects in hand, or by waiting.
-	res.Health, err = r.health(ctx, res, opts)
+	hopts := opts
+	hopts.Wait = opts.Wait || (changed && len(hooks.post) > 0) // post hooks run once healthy
+	if hopts.Timeout == 0 {
+		hopts.Timeout = hookTimeout
+	}
+	res.Health, err = r.health(ctx, res, hopts)
 	r.mark(res, "health")
 	if err != nil {
 		return res, transient("health", err)
+	}
+	if changed && len(hooks.post) > 0 {
+		if err := r.runHooks(ctx, hooks.post, popts, hookTimeout); err != nil {
+			return res, transient("hooks", err)
+		}
 	}
 	return res, nil
 }

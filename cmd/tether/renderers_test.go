@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+var configMaps = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+
+// A Helm chart synced through the CLI: the main objects are applied and
+// tracked, the pre- and post-install hooks run in their phases and stay
+// out of the inventory, and hook-succeeded deletes its hook afterwards.
+func TestSyncHelmChartRunsHooksInPhase(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	a.path = "chart"
+	a.repo.write("chart/Chart.yaml", "apiVersion: v2\nname: demo\nversion: 0.1.0\n")
+	a.repo.write("chart/values.yaml", "greeting: hello\n")
+	a.repo.write("chart/templates/cm.yaml", `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-main
+data:
+  greeting: {{ .Values.greeting | quote }}
+`)
+	a.repo.write("chart/templates/pre.yaml", `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-pre
+  annotations:
+    helm.sh/hook: pre-install,pre-upgrade
+data: {phase: pre}
+`)
+	a.repo.write("chart/templates/post.yaml", `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-post
+  annotations:
+    helm.sh/hook: post-install
+data: {phase: post}
+`)
+	a.repo.write("chart/templates/cleanup.yaml", `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-cleanup
+  annotations:
+    helm.sh/hook: post-install,post-upgrade
+    helm.sh/hook-delete-policy: hook-succeeded
+data: {phase: post}
+`)
+	a.repo.write("chart/templates/test.yaml", `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-test
+  annotations:
+    helm.sh/hook: test
+`)
+	a.repo.commit("chart with hooks")
+	a.mustSync()
+
+	ctx := context.Background()
+	get := func(name string) (*metav1.ObjectMeta, bool) {
+		cm, err := cs().CoreV1().ConfigMaps(a.ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return nil, false
+		}
+		return &cm.ObjectMeta, true
+	}
+	mainCM, ok := get("web-main")
+	if !ok {
+		t.Fatal("main ConfigMap web-main was not applied")
+	}
+	pre, ok := get("web-pre")
+	if !ok {
+		t.Fatal("pre-install hook web-pre did not run")
+	}
+	if _, ok := get("web-post"); !ok {
+		t.Fatal("post-install hook web-post did not run")
+	}
+	if _, ok := get("web-cleanup"); ok {
+		t.Error("hook web-cleanup has hook-delete-policy hook-succeeded but still exists")
+	}
+	if _, ok := get("web-test"); ok {
+		t.Error("a test hook was applied by a sync")
+	}
+	if pre.CreationTimestamp.After(mainCM.CreationTimestamp.Time) {
+		t.Errorf("pre hook created at %v, after the main object (%v)", pre.CreationTimestamp, mainCM.CreationTimestamp)
+	}
+	inv := a.status().Status.Inventory
+	if len(inv) != 1 || !strings.Contains(inv[0].ID, "_web-main_") {
+		t.Errorf("inventory = %+v, want only the main ConfigMap (hooks are not tracked)", inv)
+	}
+	// An unchanged re-sync runs no hook again.
+	if err := cs().CoreV1().ConfigMaps(a.ns).Delete(ctx, "web-post", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	a.mustSync()
+	if _, ok := get("web-post"); ok {
+		t.Error("an unchanged sync ran the post-install hook again")
+	}
+}
+
+// The article's Terraform-syntax nginx app synced as it is: replicas 2,
+// then a commit changing replicas to 3 is applied.
+func TestSyncHCLArticleApp(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	a.path = "infra"
+	tf := `resource "kubernetes_deployment" "nginx" {
+  metadata {
+    name   = "nginx"
+    labels = { app = "nginx" }
+  }
+  spec {
+    replicas = 2
+    selector { match_labels = { app = "nginx" } }
+    template {
+      metadata { labels = { app = "nginx" } }
+      spec {
+        container {
+          image = "nginx:1.25"
+          name  = "nginx"
+          port { container_port = 80 }
+          resources { limits = { cpu = "0.5", memory = "512Mi" } }
+        }
+      }
+    }
+  }
+}
+resource "aws_s3_bucket" "logs" { bucket = "logs" }
+`
+	a.repo.write("infra/main.tf", tf)
+	a.repo.commit("nginx in terraform syntax")
+	res := a.mustSync()
+	wantContains(t, "sync stderr", res.stderr, "aws_s3_bucket.logs is not a Kubernetes object")
+	if got := replicas(t, a.ns, "nginx"); got != 2 {
+		t.Fatalf("replicas = %d, want 2", got)
+	}
+	a.repo.write("infra/main.tf", strings.Replace(tf, "replicas = 2", "replicas = 3", 1))
+	a.repo.commit("nginx: 3 replicas")
+	diff := a.cmd("diff")
+	if diff.code != 1 {
+		t.Fatalf("diff: %s", diff)
+	}
+	minus, plus := diffLines(diff.stdout)
+	if len(minus) != 1 || len(plus) != 1 || !strings.Contains(minus[0], "replicas: 2") || !strings.Contains(plus[0], "replicas: 3") {
+		t.Errorf("diff changed lines -%q +%q, want only replicas 2 → 3", minus, plus)
+	}
+	a.mustSync()
+	if got := replicas(t, a.ns, "nginx"); got != 3 {
+		t.Fatalf("replicas = %d, want 3", got)
+	}
+	// The article's own snippet lacks its closing braces: a precise error.
+	a.repo.write("infra/main.tf", tf[:strings.Index(tf, "resource \"aws")-4])
+	a.repo.commit("broken")
+	bad := a.cmd("sync")
+	if bad.code != 2 {
+		t.Fatalf("sync of truncated HCL: %s", bad)
+	}
+	wantContains(t, "error", bad.stderr, "infra/main.tf:", "Unclosed configuration block")
+	if got := replicas(t, a.ns, "nginx"); got != 3 {
+		t.Errorf("replicas = %d after a failed render, want 3 (nothing changes)", got)
+	}
+}

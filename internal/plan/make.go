@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"sort"
@@ -132,6 +133,7 @@ func prepare(c *kube.Client, desired []*unstructured.Unstructured, opts Options)
 			continue
 		}
 		opts.Owner.Mark(u)
+		foldStringData(u)
 		ch.ID = object.IDOf(u)
 		if first, dup := seen[ch.ID]; dup {
 			errs = append(errs, fmt.Errorf("%s: %s is also declared in %s", where(src, u), ch.ID.Display(), first))
@@ -142,6 +144,29 @@ func prepare(c *kube.Client, desired []*unstructured.Unstructured, opts Options)
 		changes = append(changes, ch)
 	}
 	return changes, errors.Join(errs...)
+}
+
+// foldStringData moves a Secret's stringData into data (base64), as the
+// API server does when it stores it. Applied as stringData, the field set
+// Tether owns would name stringData, which is never stored, so a change
+// of the value in data by someone else would not show as drift.
+func foldStringData(u *unstructured.Unstructured) {
+	if u.GetKind() != "Secret" || u.GroupVersionKind().Group != "" {
+		return
+	}
+	sd, found, err := unstructured.NestedStringMap(u.Object, "stringData")
+	if !found || err != nil {
+		return
+	}
+	data, _, _ := unstructured.NestedMap(u.Object, "data")
+	if data == nil {
+		data = map[string]any{}
+	}
+	for k, v := range sd {
+		data[k] = base64.StdEncoding.EncodeToString([]byte(v))
+	}
+	unstructured.RemoveNestedField(u.Object, "stringData")
+	_ = unstructured.SetNestedMap(u.Object, data, "data")
 }
 
 func where(src string, u *unstructured.Unstructured) string {

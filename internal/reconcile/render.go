@@ -2,6 +2,10 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -18,7 +22,11 @@ func (r *Reconciler) renderApp(ctx context.Context, app *v1alpha1.Application, d
 	if src.Directory != nil && src.Directory.Recurse != nil {
 		dirR.Recurse = *src.Directory.Recurse
 	}
-	dirR.Decrypt = r.Decrypt
+	dec, err := r.decrypter(ctx, app)
+	if err != nil {
+		return nil, nil, err
+	}
+	dirR.Decrypt = dec
 	set := render.Set{
 		Directory: dirR,
 		Kustomize: render.Kustomize{AllowRemoteBases: src.Kustomize != nil && src.Kustomize.AllowRemoteBases},
@@ -46,6 +54,34 @@ func (r *Reconciler) renderApp(ctx context.Context, app *v1alpha1.Application, d
 		return nil, warnings, needsUser("render", err)
 	}
 	return objs, warnings, nil
+}
+
+// decrypter is the SOPS hook for app: age identities from the Secret named
+// by spec.source.decryption.secretRef (every key ending in ".agekey", as
+// Flux reads them), else the agent's --sops-age-key-file.
+func (r *Reconciler) decrypter(ctx context.Context, app *v1alpha1.Application) (func(string, []byte) ([]byte, error), error) {
+	d := app.Spec.Source.Decryption
+	if d == nil || d.SecretRef == nil {
+		return r.Decrypt, nil
+	}
+	s, err := r.Client.Clientset.CoreV1().Secrets(app.Namespace).Get(ctx, d.SecretRef.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, needsUser("render", fmt.Errorf("decryption secret %s/%s: %w", app.Namespace, d.SecretRef.Name, err))
+	}
+	var keys []byte
+	for k, v := range s.Data {
+		if strings.HasSuffix(k, ".agekey") {
+			keys = append(append(keys, v...), '\n')
+		}
+	}
+	if len(keys) == 0 {
+		return nil, needsUser("render", fmt.Errorf("decryption secret %s/%s has no key ending in .agekey", app.Namespace, d.SecretRef.Name))
+	}
+	dec, err := render.NewSOPSDecrypterFromKeys(keys)
+	if err != nil {
+		return nil, needsUser("render", fmt.Errorf("decryption secret %s/%s: %w", app.Namespace, d.SecretRef.Name, err))
+	}
+	return dec, nil
 }
 
 // DestinationNamespace is where namespaced objects without a namespace go:

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // The payload structs below name only the fields Tether reads, with the
@@ -200,6 +201,9 @@ func parseGeneric(body []byte) ([]PushEvent, error) {
 	if p.Branch != "" && p.Tag != "" {
 		return nil, errors.New(`give "branch" or "tag", not both`)
 	}
+	if r := p.Branch + p.Tag; len(r) > 1024 || strings.ContainsFunc(r, unicode.IsControl) {
+		return nil, fmt.Errorf("ref %q is not a Git ref name", r)
+	}
 	ev, err := newPushEvent(p.Commit, p.RepoURL)
 	if err != nil {
 		return nil, err
@@ -233,6 +237,9 @@ func refEvent(ref, commit string, urls ...string) ([]PushEvent, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(ref) > 1024 || strings.ContainsFunc(ref, unicode.IsControl) {
+		return nil, fmt.Errorf("ref %q is not a Git ref name", ref)
+	}
 	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok && b != "" {
 		ev.Branch = b
 	} else if t, ok := strings.CutPrefix(ref, "refs/tags/"); ok && t != "" {
@@ -252,6 +259,9 @@ func newPushEvent(commit string, urls ...string) (PushEvent, error) {
 	ev.Commit = strings.ToLower(commit)
 	for _, u := range urls {
 		u = strings.TrimSpace(u)
+		if strings.ContainsFunc(u, unicode.IsControl) {
+			return PushEvent{}, fmt.Errorf("repository URL %q contains control characters", u)
+		}
 		if u != "" && !slices.Contains(ev.RepoURLs, u) {
 			ev.RepoURLs = append(ev.RepoURLs, u)
 		}

@@ -7,7 +7,7 @@ const API = '/api/v1/apps';
 const REFRESH_MS = 2000;
 
 let selected = null;      // {ns, name} of the open application
-let rollbackKey = '';     // options currently in the rollback <select>
+let rollbackKey = null;   // options currently in the rollback <select>
 let token = sessionStorage.getItem('tether-token') || '';
 
 const $ = (id) => document.getElementById(id);
@@ -110,7 +110,7 @@ async function loadApps() {
 
 function select(ns, name) {
   selected = {ns, name};
-  rollbackKey = '';
+  rollbackKey = null;
   location.hash = '#/' + encodeURIComponent(ns) + '/' + encodeURIComponent(name);
   $('detail').hidden = false;
   notice('');
@@ -169,16 +169,16 @@ function renderDetail(d) {
     timeCell(h.finishedAt),
     el('td', {class: 'muted'}, h.initiator || ''),
     el('td', {class: 'muted'}, h.message || ''))));
-  renderRollback(hist);
+  renderRollback(hist, (st.lastAppliedRevision || {}).revision);
 }
 
-// renderRollback fills the revision chooser with the revisions that synced
-// successfully, rebuilding it only when they change so a choice in
+// renderRollback fills the revision chooser with the earlier revisions that
+// synced successfully, rebuilding it only when they change so a choice in
 // progress survives the refresh.
-function renderRollback(hist) {
+function renderRollback(hist, current) {
   const seen = new Set(), opts = [];
   for (const h of hist) {
-    if (h.result !== 'Succeeded' || !h.revision || seen.has(h.revision)) continue;
+    if (h.result !== 'Succeeded' || !h.revision || h.revision === current || seen.has(h.revision)) continue;
     seen.add(h.revision);
     opts.push(h);
   }
@@ -202,12 +202,14 @@ async function loadDetail() {
 
 function diffBlock(text) {
   const pre = el('pre');
-  for (const line of text.replace(/\n$/, '').split('\n')) {
-    let cls = '';
+  const lines = text.split('\n');
+  while (lines.length && lines[lines.length - 1].trim() === '') lines.pop();
+  for (const line of lines) {
+    let cls = 'ctx';
     if (line.startsWith('@@')) cls = 'hunk';
     else if (line.startsWith('+') && !line.startsWith('+++')) cls = 'add';
     else if (line.startsWith('-') && !line.startsWith('---')) cls = 'del';
-    pre.append(cls ? el('span', {class: cls}, line) : line + '\n');
+    pre.append(el('span', {class: cls}, line || ' '));
   }
   return pre;
 }

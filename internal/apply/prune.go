@@ -79,8 +79,8 @@ func pruneOne(ctx context.Context, c *kube.Client, ch plan.Change, owner object.
 		return out
 	}
 	if got := object.OwnerOf(live); got != owner.String() {
-		out.Kept, out.Reason = false, fmt.Sprintf("no longer owned by %s (owner %q); left alone", owner, got)
-		out.Action = plan.Unchanged
+		// Someone else owns it now: leave it, and drop it from the inventory.
+		out.Action, out.Reason = plan.Unchanged, fmt.Sprintf("no longer owned by %s (owner %q); left alone", owner, got)
 		return out
 	}
 	optIn := live.GetAnnotations()[object.PruneAnnotation]

@@ -69,6 +69,9 @@ func (d *driftWatch) trackApp(app *v1alpha1.Application) {
 			inf := d.factory.ForResource(gvr).Informer()
 			_ = inf.SetTransform(slim)
 			_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+				// Add covers the watch's first list: an object changed
+				// between the sync and the watch starting is drift too.
+				AddFunc:    func(obj any) { d.changed(gk, obj, false) },
 				UpdateFunc: func(_, obj any) { d.changed(gk, obj, false) },
 				DeleteFunc: func(obj any) { d.changed(gk, obj, true) },
 			})

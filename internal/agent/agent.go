@@ -74,6 +74,9 @@ type appState struct {
 	heals     []time.Time // recent self-heals, to back off from a fight
 	lastCheck string      // commit last planned in Check mode
 	running   bool        // a reconcile of this app is in flight
+	// pollAt and healthAt are when a scheduled poll or health recheck
+	// falls due (zero: none pending). They become reasons only then.
+	pollAt, healthAt time.Time
 }
 
 // reasons are why an app is queued; they accumulate until it runs.
@@ -212,6 +215,27 @@ func (a *Agent) enqueue(key string, delay time.Duration, mark func(*reasons)) {
 		return
 	}
 	a.queue.AddAfter(key, delay)
+}
+
+// later queues key after delay for a reason that holds only once the
+// delay has passed (a poll, a health recheck). The reason is set when the
+// app is taken from the queue, not now: a sync that something else
+// triggers sooner (drift) must not run as if the poll were due, or drift
+// would be healed without selfHeal.
+func (a *Agent) later(key string, delay time.Duration, due func(*appState) *time.Time) {
+	a.mu.Lock()
+	*due(a.stateOf(key)) = time.Now().Add(delay)
+	a.mu.Unlock()
+	a.queue.AddAfter(key, delay)
+}
+
+// isDue reports whether *at has passed, and clears it if so.
+func isDue(at *time.Time, now time.Time) bool {
+	if at.IsZero() || now.Before(*at) {
+		return false
+	}
+	*at = time.Time{}
+	return true
 }
 
 func (a *Agent) stateOf(key string) *appState {

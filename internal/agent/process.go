@@ -19,6 +19,14 @@ func (a *Agent) process(ctx context.Context, key string) error {
 	st := a.stateOf(key)
 	why := st.reasons
 	st.reasons = reasons{}
+	now := time.Now()
+	why.poll = isDue(&st.pollAt, now) || why.poll
+	why.health = isDue(&st.healthAt, now) || why.health
+	if why == (reasons{}) {
+		// A retry after an error, or a poll timer that a later schedule
+		// replaced: look at the remote as a poll does.
+		why.poll = true
+	}
 	st.running = true
 	a.mu.Unlock()
 	defer func() {
@@ -63,7 +71,7 @@ func (a *Agent) process(ctx context.Context, key string) error {
 	}
 	a.schedulePoll(key, app)
 	if mode == reconcile.Sync && res.Health.Status != health.Healthy {
-		a.enqueue(key, a.opts.HealthRecheck, func(r *reasons) { r.health = true })
+		a.later(key, a.opts.HealthRecheck, func(st *appState) *time.Time { return &st.healthAt })
 	}
 	return nil
 }
@@ -151,7 +159,7 @@ func errIfSource(err error) error {
 
 // schedulePoll queues the next look at the app's remote.
 func (a *Agent) schedulePoll(key string, app *v1alpha1.Application) {
-	a.enqueue(key, a.interval(app), func(r *reasons) { r.poll = true })
+	a.later(key, a.interval(app), func(st *appState) *time.Time { return &st.pollAt })
 }
 
 func (a *Agent) forget(key string) {

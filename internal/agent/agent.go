@@ -166,7 +166,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	a.opts.Log.Info("agent stopping: finishing syncs in flight", "grace", a.opts.ShutdownGrace)
-	a.queue.ShutDownWithDrain()
+	// ShutDown, not ShutDownWithDrain: the latter blocks until the syncs
+	// in flight finish, so ShutdownGrace would never be enforced. Workers
+	// take nothing new; the wait below bounds the ones running.
+	a.queue.ShutDown()
 	a.drift.stop()
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()

@@ -39,7 +39,9 @@ func newDriftWatch(a *Agent) *driftWatch {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &driftWatch{
 		a: a, ctx: ctx, cancel: cancel,
-		factory: metadatainformer.NewFilteredSharedInformerFactory(a.c.Metadata, 0, a.opts.Namespace, func(o *metav1.ListOptions) {
+		// All namespaces: an app in one namespace deploys into others. The
+		// label selector keeps the watch to Tether's objects.
+		factory: metadatainformer.NewFilteredSharedInformerFactory(a.c.Metadata, 0, metav1.NamespaceAll, func(o *metav1.ListOptions) {
 			o.LabelSelector = object.OwnerLabel
 		}),
 		informers: map[schema.GroupVersionResource]cache.SharedIndexInformer{},

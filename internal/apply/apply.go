@@ -159,6 +159,13 @@ func applyAll(ctx context.Context, c *kube.Client, chs []*plan.Change, opts Opti
 	sem := make(chan struct{}, opts.Concurrency)
 	var wg sync.WaitGroup
 	for i, ch := range chs {
+		if ctx.Err() != nil {
+			// Interrupted (SIGTERM): one error for what was not sent, not
+			// one per object.
+			wg.Wait()
+			outs = append(outs[:i], Outcome{Action: ch.Action, Err: fmt.Errorf("apply interrupted, %d objects not applied: %w", len(chs)-i, ctx.Err())})
+			return outs
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {

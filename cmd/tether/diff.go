@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tether-dev/tether/internal/appctl"
 	"github.com/tether-dev/tether/internal/reconcile"
 )
 
@@ -36,7 +37,7 @@ Exit status: 0 when the cluster is in sync, 1 when there are differences,
 			ctx := cmd.Context()
 			// Read-only: the live Application gives the inventory (what
 			// would be pruned); the file's spec is what is compared.
-			if live, err := getApp(ctx, c, app.Namespace, app.Name); err != nil {
+			if live, err := appctl.Lookup(ctx, c.Dynamic, app.Namespace, app.Name); err != nil {
 				return &exitError{code: 2, err: err}
 			} else if live != nil {
 				app.Status = live.Status

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
+	"github.com/tether-dev/tether/internal/appctl"
 )
 
 // gitRepo is a real repository in t.TempDir(), driven by the git CLI.
@@ -153,13 +154,9 @@ func (a *app) mustSync(extra ...string) result {
 // status reads the Application from the cluster.
 func (a *app) status() *v1alpha1.Application {
 	a.t.Helper()
-	u, err := dyn(a.t).Resource(v1alpha1.GroupVersionResource).Namespace(a.appN).Get(context.Background(), a.name, metav1.GetOptions{})
+	got, err := appctl.Get(context.Background(), dyn(a.t), a.appN, a.name)
 	if err != nil {
-		a.t.Fatalf("get application %s/%s: %v", a.appN, a.name, err)
-	}
-	got, err := v1alpha1.FromUnstructured(u)
-	if err != nil {
-		a.t.Fatal(err)
+		a.t.Fatalf("get %v", err)
 	}
 	return got
 }

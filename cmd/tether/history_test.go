@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
+	"github.com/tether-dev/tether/internal/appctl"
 	"github.com/tether-dev/tether/internal/kube"
 )
 
@@ -63,7 +64,7 @@ func histApp(t *testing.T, history []v1alpha1.HistoryEntry) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ensureCRD(ctx, c); err != nil {
+	if err := appctl.EnsureCRD(ctx, c); err != nil {
 		t.Fatal(err)
 	}
 	ns := env.Namespace(t)

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tether-dev/tether/internal/agent"
+	"github.com/tether-dev/tether/internal/appctl"
 	"github.com/tether-dev/tether/internal/metrics"
 	"github.com/tether-dev/tether/internal/server"
 )
@@ -70,7 +71,7 @@ func runAgent(cmd *cobra.Command, g *globalFlags, f runFlags) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	if err := ensureCRD(ctx, c); err != nil {
+	if err := appctl.EnsureCRD(ctx, c); err != nil {
 		return runErr(err)
 	}
 	if f.file != "" {
@@ -80,7 +81,7 @@ func runAgent(cmd *cobra.Command, g *globalFlags, f runFlags) error {
 			return err
 		}
 		for _, app := range apps {
-			if _, err := upsertApp(ctx, c, app); err != nil {
+			if _, err := appctl.Upsert(ctx, c, app); err != nil {
 				return runErr(err)
 			}
 			log.Info("applied application", "app", app.Namespace+"/"+app.Name)

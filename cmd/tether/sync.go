@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/tether-dev/tether/internal/appctl"
 	"github.com/tether-dev/tether/internal/apply"
 	"github.com/tether-dev/tether/internal/health"
 	"github.com/tether-dev/tether/internal/object"
@@ -49,12 +50,12 @@ the health check failed, 2 on bad input.`,
 			mode := reconcile.Sync
 			if dryRun {
 				mode = reconcile.DryRun
-				if live, err := getApp(ctx, c, app.Namespace, app.Name); err != nil {
+				if live, err := appctl.Lookup(ctx, c.Dynamic, app.Namespace, app.Name); err != nil {
 					return runErr(err)
 				} else if live != nil {
 					app.Status = live.Status
 				}
-			} else if app, err = upsertApp(ctx, c, app); err != nil {
+			} else if app, err = appctl.Upsert(ctx, c, app); err != nil {
 				return runErr(err)
 			}
 			p := newProgress(cmd.ErrOrStderr())

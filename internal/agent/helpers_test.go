@@ -17,17 +17,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/tether-dev/tether/internal/agent"
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
+	"github.com/tether-dev/tether/internal/appctl"
 	"github.com/tether-dev/tether/internal/apply"
 	"github.com/tether-dev/tether/internal/kube"
 	"github.com/tether-dev/tether/internal/reconcile"
@@ -173,8 +171,6 @@ type cluster struct {
 	ns string
 }
 
-var crdOnce sync.Once
-
 func newCluster(t testing.TB) *cluster {
 	t.Helper()
 	cfg := env.Config()
@@ -183,30 +179,10 @@ func newCluster(t testing.TB) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	crdOnce.Do(func() { installCRD(t, c) })
+	if err := appctl.EnsureCRD(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
 	return &cluster{t: t, c: c, ns: env.Namespace(t)}
-}
-
-// installCRD server-side applies the Application CRD and waits until the
-// API server serves it (as cmd/tether's ensureCRD does).
-func installCRD(t testing.TB, c *kube.Client) {
-	t.Helper()
-	ctx := context.Background()
-	gvr := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	crd := v1alpha1.CRD()
-	if _, err := c.Dynamic.Resource(gvr).Apply(ctx, crd.GetName(), crd, metav1.ApplyOptions{FieldManager: "agent-test", Force: true}); err != nil {
-		t.Fatalf("install CRD: %v", err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		_, err := c.Dynamic.Resource(v1alpha1.GroupVersionResource).Namespace("default").List(ctx, metav1.ListOptions{Limit: 1})
-		if err == nil {
-			c.Reset()
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatal("Application CRD never served")
 }
 
 // testWriter sends the agent's log to the test's log (shown on failure
@@ -276,7 +252,6 @@ type policy struct {
 func (k *cluster) createApp(name, repoURL string, p policy) {
 	k.t.Helper()
 	app := &v1alpha1.Application{}
-	app.APIVersion, app.Kind = v1alpha1.Group+"/"+v1alpha1.Version, v1alpha1.Kind
 	app.Name, app.Namespace = name, k.ns
 	app.Spec.Source = v1alpha1.Source{RepoURL: repoURL, TargetRevision: "main", Path: "deploy"}
 	app.Spec.Destination.Namespace = k.ns
@@ -284,13 +259,7 @@ func (k *cluster) createApp(name, repoURL string, p policy) {
 	if p.interval > 0 {
 		app.Spec.SyncPolicy.Interval = &metav1.Duration{Duration: p.interval}
 	}
-	u, err := v1alpha1.ToUnstructured(app)
-	if err != nil {
-		k.t.Fatal(err)
-	}
-	unstructured.RemoveNestedField(u.Object, "status")
-	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
-	if _, err := k.c.Dynamic.Resource(v1alpha1.GroupVersionResource).Namespace(k.ns).Create(context.Background(), u, metav1.CreateOptions{}); err != nil {
+	if _, err := appctl.Upsert(context.Background(), k.c, app); err != nil {
 		k.t.Fatalf("create application %s: %v", name, err)
 	}
 }
@@ -298,13 +267,9 @@ func (k *cluster) createApp(name, repoURL string, p policy) {
 // app reads an Application from the cluster.
 func (k *cluster) app(name string) *v1alpha1.Application {
 	k.t.Helper()
-	u, err := k.c.Dynamic.Resource(v1alpha1.GroupVersionResource).Namespace(k.ns).Get(context.Background(), name, metav1.GetOptions{})
+	app, err := appctl.Get(context.Background(), k.c.Dynamic, k.ns, name)
 	if err != nil {
-		k.t.Fatalf("get application %s: %v", name, err)
-	}
-	app, err := v1alpha1.FromUnstructured(u)
-	if err != nil {
-		k.t.Fatal(err)
+		k.t.Fatalf("get %v", err)
 	}
 	return app
 }

@@ -6,7 +6,9 @@
 // the application once synced successfully.
 //
 // Every change is a JSON merge patch of the main resource (never of the
-// status, which belongs to the agent), written with FieldManager.
+// status, which belongs to the agent), written with FieldManager. Upsert,
+// for an Application declared in a file, server-side applies the whole
+// spec, after EnsureCRD has installed the Application CRD.
 package appctl
 
 import (

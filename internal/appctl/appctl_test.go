@@ -11,11 +11,11 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
+	"github.com/tether-dev/tether/internal/kube"
 	"github.com/tether-dev/tether/internal/testenv"
 )
 
@@ -23,32 +23,17 @@ var env *testenv.Env
 
 func TestMain(m *testing.M) { os.Exit(testenv.Run(m, testenv.APIServer, &env)) }
 
-var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-
 // setup installs the CRD and returns a client and a fresh namespace.
 func setup(t *testing.T) (dynamic.Interface, string) {
 	t.Helper()
-	dyn, err := dynamic.NewForConfig(env.Config())
+	c, err := kube.New(env.Config())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	crd := v1alpha1.CRD()
-	if _, err := dyn.Resource(crdGVR).Apply(ctx, crd.GetName(), crd, metav1.ApplyOptions{FieldManager: "test", Force: true}); err != nil {
-		t.Fatalf("apply CRD: %v", err)
+	if err := EnsureCRD(context.Background(), c); err != nil {
+		t.Fatal(err)
 	}
-	ns := env.Namespace(t)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		_, err := apps(dyn, ns).List(ctx, metav1.ListOptions{})
-		if err == nil {
-			return dyn, ns
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Application resource not served: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return c.Dynamic, env.Namespace(t)
 }
 
 // createApp creates Application name with the given status.history

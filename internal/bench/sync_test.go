@@ -15,10 +15,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
+	"github.com/tether-dev/tether/internal/appctl"
 	"github.com/tether-dev/tether/internal/apply"
 	"github.com/tether-dev/tether/internal/kube"
 	"github.com/tether-dev/tether/internal/reconcile"
@@ -51,7 +51,9 @@ func benchSync(b *testing.B, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ensureCRD(b, c)
+	if err := appctl.EnsureCRD(ctx, c); err != nil {
+		b.Fatal(err)
+	}
 	r := &reconcile.Reconciler{Client: c, Fetcher: source.NewFetcher(b.TempDir()), Apply: apply.DefaultOptions()}
 	objs := readObjects(b, filepath.Join(repo, "cms"))
 	b.ResetTimer()
@@ -155,39 +157,12 @@ func readObjects(b *testing.B, dir string) []*unstructured.Unstructured {
 	return objs
 }
 
-func ensureCRD(b *testing.B, c *kube.Client) {
-	ctx := context.Background()
-	gvr := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	crd := v1alpha1.CRD()
-	if _, err := c.Dynamic.Resource(gvr).Apply(ctx, crd.GetName(), crd, metav1.ApplyOptions{FieldManager: "bench", Force: true}); err != nil {
-		b.Fatal(err)
-	}
-	for range 100 {
-		if _, err := c.Mapping(schema.GroupKind{Group: v1alpha1.Group, Kind: v1alpha1.Kind}, v1alpha1.Version); err == nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	b.Fatal("Application CRD never served")
-}
-
 func newApp(b *testing.B, c *kube.Client, name, ns, repo string) *v1alpha1.Application {
 	app := &v1alpha1.Application{}
-	app.APIVersion, app.Kind = v1alpha1.Group+"/"+v1alpha1.Version, v1alpha1.Kind
 	app.Name, app.Namespace = name, ns
 	app.Spec.Source = v1alpha1.Source{RepoURL: repo, Path: "cms"}
 	app.Spec.Destination.Namespace = ns
-	u, err := v1alpha1.ToUnstructured(app)
-	if err != nil {
-		b.Fatal(err)
-	}
-	unstructured.RemoveNestedField(u.Object, "status")
-	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
-	got, err := c.Dynamic.Resource(v1alpha1.GroupVersionResource).Namespace(ns).Create(context.Background(), u, metav1.CreateOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	out, err := v1alpha1.FromUnstructured(got)
+	out, err := appctl.Upsert(context.Background(), c, app)
 	if err != nil {
 		b.Fatal(err)
 	}

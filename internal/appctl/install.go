@@ -1,4 +1,4 @@
-package main
+package appctl
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
 	"github.com/tether-dev/tether/internal/kube"
@@ -17,9 +18,10 @@ import (
 
 var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
-// ensureCRD installs or updates the Application CRD (server-side apply)
-// and waits until it is served.
-func ensureCRD(ctx context.Context, c *kube.Client) error {
+// EnsureCRD installs or updates the Application CRD (server-side apply)
+// and waits until it is served. An established CRD of the same versions
+// is left alone.
+func EnsureCRD(ctx context.Context, c *kube.Client) error {
 	crd := v1alpha1.CRD()
 	ri := c.Dynamic.Resource(crdGVR)
 	if live, err := ri.Get(ctx, crd.GetName(), metav1.GetOptions{}); err == nil && established(live) && sameSpec(live, crd) {
@@ -60,10 +62,10 @@ func established(u *unstructured.Unstructured) bool {
 	return false
 }
 
-// getApp reads the live Application; nil when it does not exist (or the
-// CRD is not installed yet).
-func getApp(ctx context.Context, c *kube.Client, ns, name string) (*v1alpha1.Application, error) {
-	u, err := c.Dynamic.Resource(v1alpha1.GroupVersionResource).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+// Lookup reads the live Application like Get, but a missing one (or a
+// CRD that is not installed yet) is nil and no error.
+func Lookup(ctx context.Context, dyn dynamic.Interface, ns, name string) (*v1alpha1.Application, error) {
+	u, err := apps(dyn, ns).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
@@ -73,10 +75,12 @@ func getApp(ctx context.Context, c *kube.Client, ns, name string) (*v1alpha1.App
 	return v1alpha1.FromUnstructured(u)
 }
 
-// upsertApp makes the cluster's Application carry app's spec (creating the
-// CRD and namespace first) and returns the live object, status included.
-func upsertApp(ctx context.Context, c *kube.Client, app *v1alpha1.Application) (*v1alpha1.Application, error) {
-	if err := ensureCRD(ctx, c); err != nil {
+// Upsert makes the cluster's Application carry app's spec, labels and
+// annotations (installing the CRD and creating the namespace first) by a
+// server-side apply with FieldManager, and returns the live object,
+// status included. The status of app is not written.
+func Upsert(ctx context.Context, c *kube.Client, app *v1alpha1.Application) (*v1alpha1.Application, error) {
+	if err := EnsureCRD(ctx, c); err != nil {
 		return nil, err
 	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: app.Namespace}}
@@ -92,8 +96,7 @@ func upsertApp(ctx context.Context, c *kube.Client, app *v1alpha1.Application) (
 	}
 	unstructured.RemoveNestedField(u.Object, "status")
 	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
-	got, err := c.Dynamic.Resource(v1alpha1.GroupVersionResource).Namespace(app.Namespace).
-		Apply(ctx, app.Name, u, metav1.ApplyOptions{FieldManager: "tether-cli", Force: true})
+	got, err := apps(c.Dynamic, app.Namespace).Apply(ctx, app.Name, u, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
 	if err != nil {
 		return nil, fmt.Errorf("apply application %s/%s: %w", app.Namespace, app.Name, err)
 	}

@@ -4,12 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/cgi"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
+	"github.com/tether-dev/tether/internal/testenv/gittest"
 )
 
 // Bad input in Git or on the command line: exit 2, a message naming the
@@ -38,28 +34,28 @@ func TestBadInput(t *testing.T) {
 		hidden string
 	}{
 		{"invalid YAML", func(a *app) {
-			a.repo.write("deploy/bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\ndata:\n  a: b: c\n")
+			a.repo.Write("deploy/bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\ndata:\n  a: b: c\n")
 		}, []string{"deploy/bad.yaml:6", "invalid YAML"}, ""},
 		{"no kind", func(a *app) {
-			a.repo.write("deploy/nokind.yaml", "apiVersion: v1\nmetadata:\n  name: nokind\n")
+			a.repo.Write("deploy/nokind.yaml", "apiVersion: v1\nmetadata:\n  name: nokind\n")
 		}, []string{"deploy/nokind.yaml", "kind"}, ""},
 		{"no metadata.name", func(a *app) {
-			a.repo.write("deploy/noname.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {a: b}\n")
+			a.repo.Write("deploy/noname.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {a: b}\n")
 		}, []string{"deploy/noname.yaml", "metadata.name"}, ""},
 		{"unknown kind", func(a *app) {
-			a.repo.write("deploy/nope.yaml", "apiVersion: example.com/v1\nkind: Nope\nmetadata:\n  name: nope\n")
+			a.repo.Write("deploy/nope.yaml", "apiVersion: example.com/v1\nkind: Nope\nmetadata:\n  name: nope\n")
 		}, []string{"deploy/nope.yaml", "unknown kind", "example.com/v1", "Nope"}, ""},
 		{"object the API server rejects", func(a *app) {
-			a.repo.write("deploy/invalid.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not_A_DNS_Name\n")
+			a.repo.Write("deploy/invalid.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not_A_DNS_Name\n")
 		}, []string{"deploy/invalid.yaml", "Not_A_DNS_Name", "Invalid value"}, ""},
 		{"symlink to /etc/passwd", func(a *app) {
-			if err := os.Symlink("/etc/passwd", filepath.Join(a.repo.dir, "deploy", "passwd.yaml")); err != nil {
+			if err := os.Symlink("/etc/passwd", filepath.Join(a.repo.Dir, "deploy", "passwd.yaml")); err != nil {
 				t.Fatal(err)
 			}
 		}, []string{"deploy/passwd.yaml"}, firstLine},
 		{"path outside the repository", func(a *app) { a.path = "../outside" }, []string{"../outside"}, ""},
 		{"path symlinked out of the repository", func(a *app) {
-			if err := os.Symlink("/etc", filepath.Join(a.repo.dir, "etc-link")); err != nil {
+			if err := os.Symlink("/etc", filepath.Join(a.repo.Dir, "etc-link")); err != nil {
 				t.Fatal(err)
 			}
 			a.path = "etc-link"
@@ -73,9 +69,9 @@ func TestBadInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			a := syncedApp(t)
-			a.repo.git("rm", "--quiet", "deploy/victim.yaml")
+			a.repo.Remove("deploy/victim.yaml")
 			tc.change(a)
-			a.repo.commit("remove victim; " + tc.name)
+			a.repo.Commit("remove victim; " + tc.name)
 			before := snapshot(t, a.ns, deploymentsGVR, servicesGVR, configMapsGVR)
 
 			for _, args := range [][]string{{"diff"}, {"sync", "--prune"}} {
@@ -108,45 +104,19 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-// serveGit serves the bare repositories under root with git http-backend
-// behind basic auth.
-func serveGit(t *testing.T, root, user, pass string) *httptest.Server {
-	t.Helper()
-	out, err := exec.Command("git", "--exec-path").Output()
-	if err != nil {
-		t.Fatalf("git --exec-path: %v", err)
-	}
-	backend := &cgi.Handler{
-		Path: filepath.Join(strings.TrimSpace(string(out)), "git-http-backend"),
-		Env: []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1",
-			"GIT_CONFIG_NOSYSTEM=1", "HOME=" + t.TempDir()},
-		Stderr: io.Discard,
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, p, ok := r.BasicAuth(); !ok || u != user || p != pass {
-			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		backend.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // An HTTP repository with credentials from spec.source.secretRef: right
 // ones sync, wrong ones are exit 2 and the password is never shown.
 func TestBadInputWrongHTTPCredentials(t *testing.T) {
 	t.Parallel()
 	const user, pass, wrong = "tether", "right-Pa55word-7731", "wrong-Pa55word-4419"
 	a := newApp(t)
-	a.repo.write("deploy/keep.yaml", configMapYAML("keep", "v1"))
-	a.repo.write("deploy/victim.yaml", configMapYAML("victim", "v1"))
-	a.repo.commit("two configmaps")
+	a.repo.Write("deploy/keep.yaml", configMapYAML("keep", "v1"))
+	a.repo.Write("deploy/victim.yaml", configMapYAML("victim", "v1"))
+	a.repo.Commit("two configmaps")
 	root := t.TempDir()
 	bare := filepath.Join(root, "app.git")
-	a.repo.git("clone", "--quiet", "--bare", a.repo.dir, bare)
-	srv := serveGit(t, root, user, pass)
+	a.repo.Git("clone", "--quiet", "--bare", a.repo.Dir, bare)
+	srvURL := gittest.ServeHTTP(t, root, gittest.BasicAuth(user, pass))
 
 	ctx := context.Background()
 	secret := &corev1.Secret{
@@ -158,8 +128,8 @@ func TestBadInputWrongHTTPCredentials(t *testing.T) {
 	}
 	appFile := a.writeAppFile("    prune: true")
 	body, _ := os.ReadFile(appFile)
-	manifest := strings.Replace(string(body), "repoURL: "+a.repo.dir,
-		fmt.Sprintf("repoURL: %s/app.git\n    secretRef: {name: git-creds}", srv.URL), 1)
+	manifest := strings.Replace(string(body), "repoURL: "+a.repo.Dir,
+		fmt.Sprintf("repoURL: %s/app.git\n    secretRef: {name: git-creds}", srvURL), 1)
 	if err := os.WriteFile(appFile, []byte(manifest), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -168,9 +138,9 @@ func TestBadInputWrongHTTPCredentials(t *testing.T) {
 	}
 
 	// Victim leaves Git; the credentials go wrong.
-	a.repo.git("rm", "--quiet", "deploy/victim.yaml")
-	a.repo.commit("remove victim")
-	a.repo.git("push", "--quiet", bare, "main")
+	a.repo.Remove("deploy/victim.yaml")
+	a.repo.Commit("remove victim")
+	a.repo.Git("push", "--quiet", bare, "main")
 	secret.StringData["password"] = wrong
 	if _, err := cs().CoreV1().Secrets(a.appN).Update(ctx, secret, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
@@ -182,7 +152,7 @@ func TestBadInputWrongHTTPCredentials(t *testing.T) {
 		if res.code != 2 {
 			t.Errorf("%s with a wrong password: %s; want exit 2", sub, res)
 		}
-		wantContains(t, sub+" stderr", res.stderr, "Authentication failed", srv.URL+"/app.git")
+		wantContains(t, sub+" stderr", res.stderr, "Authentication failed", srvURL+"/app.git")
 		printed.WriteString(res.stdout + res.stderr)
 	}
 	if !exists(t, configMapsGVR, a.ns, "victim") {
@@ -197,7 +167,7 @@ func TestBadInputWrongHTTPCredentials(t *testing.T) {
 	}
 	// Credentials in the URL instead: moved out of it, never shown.
 	b := &app{t: t, repo: a.repo, path: "deploy", name: "web-url", ns: a.ns, appN: a.appN, cache: t.TempDir(),
-		url: strings.Replace(srv.URL, "http://", "http://"+user+":"+wrong+"@", 1) + "/app.git"}
+		url: strings.Replace(srvURL, "http://", "http://"+user+":"+wrong+"@", 1) + "/app.git"}
 	res := b.cmd("sync", "--prune")
 	if res.code != 2 {
 		t.Errorf("sync with a wrong password in the URL: %s; want exit 2", res)

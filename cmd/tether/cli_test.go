@@ -14,14 +14,15 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
+	"github.com/tether-dev/tether/internal/testenv/gittest"
 )
 
 // status lists the app with its short revision and sync state.
 func TestStatus(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
-	a.repo.write("deploy/cm.yaml", configMapYAML("settings", "v1"))
-	sha := a.repo.commit("settings")
+	a.repo.Write("deploy/cm.yaml", configMapYAML("settings", "v1"))
+	sha := a.repo.Commit("settings")
 	a.mustSync()
 
 	res := a.tether("status", "--app-namespace", a.appN)
@@ -55,13 +56,13 @@ func TestStatus(t *testing.T) {
 // render prints the objects as YAML documents, with no cluster at all.
 func TestRenderNeedsNoCluster(t *testing.T) {
 	t.Parallel()
-	repo := newGitRepo(t)
-	repo.write("deploy/deployment.yaml", deploymentYAML("nginx", 2))
-	repo.write("deploy/service.yaml", serviceYAML("nginx"))
-	repo.commit("nginx")
+	repo := gittest.New(t)
+	repo.Write("deploy/deployment.yaml", deploymentYAML("nginx", 2))
+	repo.Write("deploy/service.yaml", serviceYAML("nginx"))
+	repo.Commit("nginx")
 
 	var stdout, stderr bytes.Buffer
-	args := []string{"render", "--repo", repo.dir, "--path", "deploy", "-n", "web",
+	args := []string{"render", "--repo", repo.Dir, "--path", "deploy", "-n", "web",
 		"--kubeconfig", filepath.Join(t.TempDir(), "missing-kubeconfig"), "--cache-dir", t.TempDir()}
 	if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
 		t.Fatalf("render: exit %d\n%s%s", code, stdout.String(), stderr.String())
@@ -105,8 +106,8 @@ func TestDiffMasksSecrets(t *testing.T) {
 		return "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\nstringData:\n  password: " + v + "\n"
 	}
 	a := newApp(t)
-	a.repo.write("deploy/secret.yaml", secret(first))
-	a.repo.commit("db secret")
+	a.repo.Write("deploy/secret.yaml", secret(first))
+	a.repo.Commit("db secret")
 
 	check := func(when string, wantMark string) {
 		t.Helper()
@@ -129,8 +130,8 @@ func TestDiffMasksSecrets(t *testing.T) {
 	}
 	check("before the first sync", "masked, new")
 	a.mustSync()
-	a.repo.write("deploy/secret.yaml", secret(second))
-	a.repo.commit("rotate the password")
+	a.repo.Write("deploy/secret.yaml", secret(second))
+	a.repo.Commit("rotate the password")
 	check("after a change in Git", "masked, changed")
 }
 
@@ -169,8 +170,8 @@ func TestDiffMasksKubectlLastApplied(t *testing.T) {
 	if _, err := cs().CoreV1().Secrets(a.ns).Create(context.Background(), s, metav1.CreateOptions{FieldManager: "kubectl-client-side-apply"}); err != nil {
 		t.Fatal(err)
 	}
-	a.repo.write("deploy/secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: legacy\ntype: Opaque\nstringData:\n  password: "+next+"\n")
-	a.repo.commit("adopt the kubectl-applied secret")
+	a.repo.Write("deploy/secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: legacy\ntype: Opaque\nstringData:\n  password: "+next+"\n")
+	a.repo.Commit("adopt the kubectl-applied secret")
 	for _, format := range []string{"text", "json", "markdown"} {
 		res := a.cmd("diff", "-o", format)
 		if res.code != 1 {

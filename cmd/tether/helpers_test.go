@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,63 +20,8 @@ import (
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
 	"github.com/tether-dev/tether/internal/appctl"
+	"github.com/tether-dev/tether/internal/testenv/gittest"
 )
-
-// gitRepo is a real repository in t.TempDir(), driven by the git CLI.
-type gitRepo struct {
-	t    *testing.T
-	dir  string
-	home string
-	n    int // commits made; drives the commit dates
-}
-
-func newGitRepo(t *testing.T) *gitRepo {
-	t.Helper()
-	r := &gitRepo{t: t, dir: t.TempDir(), home: t.TempDir()}
-	r.git("init", "--quiet", "-b", "main")
-	return r
-}
-
-// git runs git in the repository and returns its trimmed stdout.
-func (r *gitRepo) git(args ...string) string {
-	r.t.Helper()
-	date := fmt.Sprintf("2024-01-01T10:%02d:00+00:00", r.n%60)
-	cmd := exec.Command("git", args...)
-	cmd.Dir = r.dir
-	cmd.Env = append(os.Environ(),
-		"HOME="+r.home, "GIT_CONFIG_NOSYSTEM=1",
-		"GIT_AUTHOR_NAME=Alice", "GIT_AUTHOR_EMAIL=alice@example.com", "GIT_AUTHOR_DATE="+date,
-		"GIT_COMMITTER_NAME=Bob", "GIT_COMMITTER_EMAIL=bob@example.com", "GIT_COMMITTER_DATE="+date)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		r.t.Fatalf("git %s: %v\n%s%s", strings.Join(args, " "), err, stdout.Bytes(), stderr.Bytes())
-	}
-	return strings.TrimSpace(stdout.String())
-}
-
-// write creates or replaces a file (creating its directories).
-func (r *gitRepo) write(file, content string) {
-	r.t.Helper()
-	p := filepath.Join(r.dir, file)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		r.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
-// commit stages everything and commits it; it returns the new HEAD.
-func (r *gitRepo) commit(subject string) string {
-	r.t.Helper()
-	r.git("add", "-A")
-	r.git("commit", "--quiet", "--allow-empty", "-m", subject)
-	r.n++
-	return r.head()
-}
-
-func (r *gitRepo) head() string { return r.git("rev-parse", "HEAD") }
 
 // result is what one run of the CLI did.
 type result struct {
@@ -93,9 +37,9 @@ func (r result) String() string {
 // namespace, Application namespace, name and Git cache.
 type app struct {
 	t              *testing.T
-	repo           *gitRepo
+	repo           *gittest.Repo
 	path, rev      string // --path, --revision
-	url            string // --repo, when not repo.dir
+	url            string // --repo, when not repo.Dir
 	name, ns, appN string
 	cache          string
 }
@@ -104,7 +48,7 @@ type app struct {
 func newApp(t *testing.T) *app {
 	t.Helper()
 	return &app{
-		t: t, repo: newGitRepo(t), path: "deploy", name: "web",
+		t: t, repo: gittest.New(t), path: "deploy", name: "web",
 		ns: env.Namespace(t), appN: env.Namespace(t), cache: t.TempDir(),
 	}
 }
@@ -124,7 +68,7 @@ func (a *app) tether(args ...string) result {
 
 // src are the flags naming this app with --repo.
 func (a *app) src() []string {
-	url := a.repo.dir
+	url := a.repo.Dir
 	if a.url != "" {
 		url = a.url
 	}
@@ -178,7 +122,7 @@ spec:
     namespace: %s
   syncPolicy:
 %s
-`, a.name, a.appN, a.repo.dir, a.path, a.ns, policy)
+`, a.name, a.appN, a.repo.Dir, a.path, a.ns, policy)
 	p := filepath.Join(a.t.TempDir(), "app.yaml")
 	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
 		a.t.Fatal(err)

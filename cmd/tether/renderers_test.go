@@ -18,16 +18,16 @@ func TestSyncHelmChartRunsHooksInPhase(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
 	a.path = "chart"
-	a.repo.write("chart/Chart.yaml", "apiVersion: v2\nname: demo\nversion: 0.1.0\n")
-	a.repo.write("chart/values.yaml", "greeting: hello\n")
-	a.repo.write("chart/templates/cm.yaml", `apiVersion: v1
+	a.repo.Write("chart/Chart.yaml", "apiVersion: v2\nname: demo\nversion: 0.1.0\n")
+	a.repo.Write("chart/values.yaml", "greeting: hello\n")
+	a.repo.Write("chart/templates/cm.yaml", `apiVersion: v1
 kind: ConfigMap
 metadata:
   name: {{ .Release.Name }}-main
 data:
   greeting: {{ .Values.greeting | quote }}
 `)
-	a.repo.write("chart/templates/pre.yaml", `apiVersion: v1
+	a.repo.Write("chart/templates/pre.yaml", `apiVersion: v1
 kind: ConfigMap
 metadata:
   name: {{ .Release.Name }}-pre
@@ -35,7 +35,7 @@ metadata:
     helm.sh/hook: pre-install,pre-upgrade
 data: {phase: pre}
 `)
-	a.repo.write("chart/templates/post.yaml", `apiVersion: v1
+	a.repo.Write("chart/templates/post.yaml", `apiVersion: v1
 kind: ConfigMap
 metadata:
   name: {{ .Release.Name }}-post
@@ -43,7 +43,7 @@ metadata:
     helm.sh/hook: post-install
 data: {phase: post}
 `)
-	a.repo.write("chart/templates/cleanup.yaml", `apiVersion: v1
+	a.repo.Write("chart/templates/cleanup.yaml", `apiVersion: v1
 kind: ConfigMap
 metadata:
   name: {{ .Release.Name }}-cleanup
@@ -52,14 +52,14 @@ metadata:
     helm.sh/hook-delete-policy: hook-succeeded
 data: {phase: post}
 `)
-	a.repo.write("chart/templates/test.yaml", `apiVersion: v1
+	a.repo.Write("chart/templates/test.yaml", `apiVersion: v1
 kind: ConfigMap
 metadata:
   name: {{ .Release.Name }}-test
   annotations:
     helm.sh/hook: test
 `)
-	a.repo.commit("chart with hooks")
+	a.repo.Commit("chart with hooks")
 	a.mustSync()
 
 	ctx := context.Background()
@@ -133,15 +133,15 @@ func TestSyncHCLArticleApp(t *testing.T) {
 }
 resource "aws_s3_bucket" "logs" { bucket = "logs" }
 `
-	a.repo.write("infra/main.tf", tf)
-	a.repo.commit("nginx in terraform syntax")
+	a.repo.Write("infra/main.tf", tf)
+	a.repo.Commit("nginx in terraform syntax")
 	res := a.mustSync()
 	wantContains(t, "sync stderr", res.stderr, "aws_s3_bucket.logs is not a Kubernetes object")
 	if got := replicas(t, a.ns, "nginx"); got != 2 {
 		t.Fatalf("replicas = %d, want 2", got)
 	}
-	a.repo.write("infra/main.tf", strings.Replace(tf, "replicas = 2", "replicas = 3", 1))
-	a.repo.commit("nginx: 3 replicas")
+	a.repo.Write("infra/main.tf", strings.Replace(tf, "replicas = 2", "replicas = 3", 1))
+	a.repo.Commit("nginx: 3 replicas")
 	diff := a.cmd("diff")
 	if diff.code != 1 {
 		t.Fatalf("diff: %s", diff)
@@ -155,8 +155,8 @@ resource "aws_s3_bucket" "logs" { bucket = "logs" }
 		t.Fatalf("replicas = %d, want 3", got)
 	}
 	// The article's own snippet lacks its closing braces: a precise error.
-	a.repo.write("infra/main.tf", tf[:strings.Index(tf, "resource \"aws")-4])
-	a.repo.commit("broken")
+	a.repo.Write("infra/main.tf", tf[:strings.Index(tf, "resource \"aws")-4])
+	a.repo.Commit("broken")
 	bad := a.cmd("sync")
 	if bad.code != 2 {
 		t.Fatalf("sync of truncated HCL: %s", bad)

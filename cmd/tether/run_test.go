@@ -144,8 +144,8 @@ func (a *app) cmData(name, key string) string {
 func TestRunLeaderElection(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
-	a.repo.write("deploy/settings.yaml", configMapYAML("settings", "v1"))
-	first := a.repo.commit("v1")
+	a.repo.Write("deploy/settings.yaml", configMapYAML("settings", "v1"))
+	first := a.repo.Commit("v1")
 	file := a.writeAppFile("    automated: true\n    interval: 1s")
 	leaseNS := env.Namespace(t)
 	const lease = 2 * time.Second
@@ -179,8 +179,8 @@ func TestRunLeaderElection(t *testing.T) {
 	}
 	killed := time.Now()
 	<-leader.done
-	a.repo.write("deploy/settings.yaml", configMapYAML("settings", "v2"))
-	second := a.repo.commit("v2")
+	a.repo.Write("deploy/settings.yaml", configMapYAML("settings", "v2"))
+	second := a.repo.Commit("v2")
 
 	eventually(t, 2*lease+time.Second, standby.name+" leading", func() (bool, string) {
 		return standby.leading(), "not leading yet"
@@ -200,9 +200,9 @@ func TestRunSIGTERMDuringSync(t *testing.T) {
 	a := newApp(t)
 	const n = 200
 	for i := range n {
-		a.repo.write(fmt.Sprintf("deploy/cm-%03d.yaml", i), configMapYAML(fmt.Sprintf("cm-%03d", i), "v1"))
+		a.repo.Write(fmt.Sprintf("deploy/cm-%03d.yaml", i), configMapYAML(fmt.Sprintf("cm-%03d", i), "v1"))
 	}
-	latest := a.repo.commit("200 ConfigMaps")
+	latest := a.repo.Commit("200 ConfigMaps")
 	file := a.writeAppFile("    automated: true\n    interval: 1s")
 	const grace = 2 * time.Second
 	// A low client rate limit makes the sync take seconds, so that the

@@ -16,9 +16,9 @@ import (
 func syncedApp(t *testing.T) *app {
 	t.Helper()
 	a := newApp(t)
-	a.repo.write("deploy/keep.yaml", configMapYAML("keep", "v1"))
-	a.repo.write("deploy/victim.yaml", configMapYAML("victim", "v1"))
-	a.repo.commit("two configmaps")
+	a.repo.Write("deploy/keep.yaml", configMapYAML("keep", "v1"))
+	a.repo.Write("deploy/victim.yaml", configMapYAML("victim", "v1"))
+	a.repo.Commit("two configmaps")
 	a.mustSync()
 	return a
 }
@@ -27,9 +27,9 @@ func syncedApp(t *testing.T) *app {
 func TestSafetyRenderFailureDeletesNothing(t *testing.T) {
 	t.Parallel()
 	a := syncedApp(t)
-	a.repo.git("rm", "--quiet", "deploy/victim.yaml")
-	a.repo.write("deploy/broken.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\ndata:\n  a: b: c\n")
-	a.repo.commit("remove victim, add broken yaml")
+	a.repo.Remove("deploy/victim.yaml")
+	a.repo.Write("deploy/broken.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\ndata:\n  a: b: c\n")
+	a.repo.Commit("remove victim, add broken yaml")
 	before := snapshot(t, a.ns, deploymentsGVR, servicesGVR, configMapsGVR)
 
 	res := a.cmd("sync", "--prune")
@@ -51,9 +51,9 @@ func TestSafetyRenderFailureDeletesNothing(t *testing.T) {
 func TestSafetyEmptyRenderRefusesToPrune(t *testing.T) {
 	t.Parallel()
 	a := syncedApp(t)
-	a.repo.git("rm", "--quiet", "deploy/keep.yaml", "deploy/victim.yaml")
-	a.repo.write("deploy/empty.yaml", "# everything was removed\n")
-	a.repo.commit("remove everything")
+	a.repo.Remove("deploy/keep.yaml", "deploy/victim.yaml")
+	a.repo.Write("deploy/empty.yaml", "# everything was removed\n")
+	a.repo.Commit("remove everything")
 	before := snapshot(t, a.ns, deploymentsGVR, servicesGVR, configMapsGVR)
 
 	res := a.cmd("sync", "--prune")
@@ -135,14 +135,14 @@ spec:
 			}
 		}
 	}
-	a.repo.write("deploy/keep.yaml", configMapYAML("keep", "v1"))
-	a.repo.write("deploy/protected.yaml", protected(""))
-	a.repo.commit("protected kinds")
+	a.repo.Write("deploy/keep.yaml", configMapYAML("keep", "v1"))
+	a.repo.Write("deploy/protected.yaml", protected(""))
+	a.repo.Commit("protected kinds")
 	a.mustSync()
 	check("after the first sync", true)
 
-	a.repo.git("rm", "--quiet", "deploy/protected.yaml")
-	a.repo.commit("protected kinds leave Git")
+	a.repo.Remove("deploy/protected.yaml")
+	a.repo.Commit("protected kinds leave Git")
 	a.mustSync("--prune")
 	check("pruned without the annotation", true)
 	if got := len(a.status().Status.Inventory); got != 4 {
@@ -151,12 +151,12 @@ spec:
 
 	// Opt in: back in Git with the annotation, then out again.
 	optIn := "\n  annotations:\n    tether.dev/prune: \"true\""
-	a.repo.write("deploy/protected.yaml", strings.ReplaceAll(protected("@"), "@", optIn))
-	a.repo.commit("protected kinds opt in to pruning")
+	a.repo.Write("deploy/protected.yaml", strings.ReplaceAll(protected("@"), "@", optIn))
+	a.repo.Commit("protected kinds opt in to pruning")
 	a.mustSync()
 	check("after the opt-in sync", true)
-	a.repo.git("rm", "--quiet", "deploy/protected.yaml")
-	a.repo.commit("opted-in kinds leave Git")
+	a.repo.Remove("deploy/protected.yaml")
+	a.repo.Commit("opted-in kinds leave Git")
 	a.mustSync("--prune")
 	check("pruned with tether.dev/prune=true", false)
 	if !exists(t, configMapsGVR, a.ns, "keep") {
@@ -170,15 +170,15 @@ func TestSafetyOwnedByAnotherApp(t *testing.T) {
 	t.Parallel()
 	first := newApp(t)
 	first.name = "first"
-	first.repo.write("deploy/shared.yaml", configMapYAML("shared", "first's"))
-	first.repo.commit("shared configmap")
+	first.repo.Write("deploy/shared.yaml", configMapYAML("shared", "first's"))
+	first.repo.Commit("shared configmap")
 	first.mustSync()
 
 	second := newApp(t)
 	second.name, second.ns = "second", first.ns
-	second.repo.write("deploy/shared.yaml", configMapYAML("shared", "second's"))
-	second.repo.write("deploy/own.yaml", configMapYAML("second-only", "x"))
-	second.repo.commit("declares first's configmap")
+	second.repo.Write("deploy/shared.yaml", configMapYAML("shared", "second's"))
+	second.repo.Write("deploy/own.yaml", configMapYAML("second-only", "x"))
+	second.repo.Commit("declares first's configmap")
 	before := snapshot(t, first.ns, deploymentsGVR, servicesGVR, configMapsGVR)
 
 	for _, sub := range []string{"diff", "sync"} {
@@ -216,8 +216,8 @@ func TestSafetyPruneNeedsOwnership(t *testing.T) {
 	if _, err := cs().CoreV1().ConfigMaps(a.ns).Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	a.repo.git("rm", "--quiet", "deploy/victim.yaml")
-	a.repo.commit("victim leaves Git")
+	a.repo.Remove("deploy/victim.yaml")
+	a.repo.Commit("victim leaves Git")
 
 	res := a.mustSync("--prune")
 	wantContains(t, "sync output", res.stdout, "0 deleted")
@@ -234,8 +234,8 @@ func TestSafetyPruneNeedsOwnership(t *testing.T) {
 func TestSafetyDryRunChangesNothing(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
-	a.repo.write("deploy/cm.yaml", configMapYAML("settings", "v1"))
-	a.repo.commit("settings")
+	a.repo.Write("deploy/cm.yaml", configMapYAML("settings", "v1"))
+	a.repo.Commit("settings")
 
 	// Never synced: no objects and no Application appear.
 	res := a.cmd("sync", "--dry-run")
@@ -251,14 +251,14 @@ func TestSafetyDryRunChangesNothing(t *testing.T) {
 	}
 
 	// Synced, then changed in Git: update, create and delete are shown only.
-	a.repo.write("deploy/other.yaml", configMapYAML("other", "v1"))
-	a.repo.commit("other")
+	a.repo.Write("deploy/other.yaml", configMapYAML("other", "v1"))
+	a.repo.Commit("other")
 	a.mustSync()
 	history := len(a.status().Status.History)
-	a.repo.write("deploy/cm.yaml", configMapYAML("settings", "v2"))
-	a.repo.git("rm", "--quiet", "deploy/other.yaml")
-	a.repo.write("deploy/new.yaml", configMapYAML("new", "v1"))
-	a.repo.commit("update, delete, create")
+	a.repo.Write("deploy/cm.yaml", configMapYAML("settings", "v2"))
+	a.repo.Remove("deploy/other.yaml")
+	a.repo.Write("deploy/new.yaml", configMapYAML("new", "v1"))
+	a.repo.Commit("update, delete, create")
 	before := snapshot(t, a.ns, deploymentsGVR, servicesGVR, configMapsGVR)
 	res = a.cmd("sync", "--dry-run", "--prune")
 	if res.code != 0 {

@@ -47,9 +47,9 @@ func lastHistory(t *testing.T, a *v1alpha1.Application) v1alpha1.HistoryEntry {
 func TestArticleScenario(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
-	a.repo.write("deploy/deployment.yaml", deploymentYAML("nginx", 2))
-	a.repo.write("deploy/service.yaml", serviceYAML("nginx"))
-	first := a.repo.commit("nginx: 2 replicas and a service")
+	a.repo.Write("deploy/deployment.yaml", deploymentYAML("nginx", 2))
+	a.repo.Write("deploy/service.yaml", serviceYAML("nginx"))
+	first := a.repo.Commit("nginx: 2 replicas and a service")
 
 	// 1. First sync creates both objects.
 	res := a.mustSync()
@@ -85,8 +85,8 @@ func TestArticleScenario(t *testing.T) {
 	}
 
 	// 3. Scale to 3 in Git: diff shows exactly that line, sync applies it.
-	a.repo.write("deploy/deployment.yaml", deploymentYAML("nginx", 3))
-	a.repo.commit("nginx: 3 replicas")
+	a.repo.Write("deploy/deployment.yaml", deploymentYAML("nginx", 3))
+	a.repo.Commit("nginx: 3 replicas")
 	res = a.cmd("diff")
 	if res.code != 1 {
 		t.Fatalf("diff after scaling in Git: %s; want exit 1", res)
@@ -113,8 +113,8 @@ func TestArticleScenario(t *testing.T) {
 	}
 
 	// 4. The Service leaves Git: sync --prune deletes it and nothing else.
-	a.repo.git("rm", "--quiet", "deploy/service.yaml")
-	a.repo.commit("drop the service")
+	a.repo.Remove("deploy/service.yaml")
+	a.repo.Commit("drop the service")
 	res = a.mustSync("--prune")
 	wantContains(t, "prune output", res.stdout, "0 created, 0 updated, 1 deleted, 1 unchanged")
 	if exists(t, servicesGVR, a.ns, "nginx") {
@@ -132,8 +132,8 @@ func TestArticleScenario(t *testing.T) {
 	}
 
 	// 5. git revert both commits: the first state comes back.
-	a.repo.git("revert", "--no-edit", "HEAD", "HEAD~1")
-	reverted := a.repo.head()
+	a.repo.Git("revert", "--no-edit", "HEAD", "HEAD~1")
+	reverted := a.repo.Head()
 	a.mustSync("--prune")
 	if got := replicas(t, a.ns, "nginx"); got != 2 {
 		t.Errorf("replicas after revert = %d, want 2", got)
@@ -155,8 +155,8 @@ func TestArticleScenario(t *testing.T) {
 func TestDriftSeenByDiff(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
-	a.repo.write("deploy/deployment.yaml", deploymentYAML("nginx", 2))
-	a.repo.commit("nginx")
+	a.repo.Write("deploy/deployment.yaml", deploymentYAML("nginx", 2))
+	a.repo.Commit("nginx")
 	a.mustSync()
 
 	ctx := context.Background()
@@ -238,8 +238,8 @@ func TestDriftSeenByDiff(t *testing.T) {
 func TestSyncEmitsEvent(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
-	a.repo.write("deploy/cm.yaml", configMapYAML("settings", "v1"))
-	sha := a.repo.commit("settings")
+	a.repo.Write("deploy/cm.yaml", configMapYAML("settings", "v1"))
+	sha := a.repo.Commit("settings")
 	a.mustSync()
 
 	evs := events(t, a.appN, a.name)
@@ -265,8 +265,8 @@ func TestSyncCreatesDestinationNamespace(t *testing.T) {
 	a := newApp(t)
 	a.ns += "-new"
 	t.Cleanup(func() { _ = cs().CoreV1().Namespaces().Delete(context.Background(), a.ns, metav1.DeleteOptions{}) })
-	a.repo.write("deploy/cm.yaml", configMapYAML("settings", "v1"))
-	a.repo.commit("settings")
+	a.repo.Write("deploy/cm.yaml", configMapYAML("settings", "v1"))
+	a.repo.Commit("settings")
 
 	res := a.cmd("diff")
 	if res.code != 1 {

@@ -34,8 +34,8 @@ func TestSyncSOPSEncryptedSecret(t *testing.T) {
 	}
 	const clear = "hunter2-cleartext"
 	a := newApp(t)
-	a.repo.write("deploy/secret.yaml", string(enc))
-	a.repo.commit("encrypted secret")
+	a.repo.Write("deploy/secret.yaml", string(enc))
+	a.repo.Commit("encrypted secret")
 
 	noKey := a.cmd("sync")
 	if noKey.code != 2 {
@@ -88,7 +88,7 @@ spec:
     path: deploy
     decryption: {provider: sops, secretRef: {name: sops-age}}
   destination: {namespace: %s}
-`, a.name, a.appN, a.repo.dir, a.ns)
+`, a.name, a.appN, a.repo.Dir, a.ns)
 	if err := os.WriteFile(file, []byte(manifest), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -25,10 +25,10 @@ import (
 // smallApp commits a small app (three ConfigMaps) whose "settings" holds
 // color=value.
 func smallApp(repo *gitRemote, value string) string {
-	repo.write("deploy/settings.yaml", configMapYAML("settings", map[string]string{"color": value}))
-	repo.write("deploy/a.yaml", configMapYAML("a", map[string]string{"k": "a"}))
-	repo.write("deploy/b.yaml", configMapYAML("b", map[string]string{"k": "b"}))
-	return repo.commit(value)
+	repo.Write("deploy/settings.yaml", configMapYAML("settings", map[string]string{"color": value}))
+	repo.Write("deploy/a.yaml", configMapYAML("a", map[string]string{"k": "a"}))
+	repo.Write("deploy/b.yaml", configMapYAML("b", map[string]string{"k": "b"}))
+	return repo.push(value)
 }
 
 // waitQuick polls more often than waitFor, for latency measurements.
@@ -107,8 +107,8 @@ func BenchmarkAgentDriftHeal(b *testing.B) {
 		b.StopTimer()
 		repo := newRemote(b)
 		name := fmt.Sprintf("heal-%d", i)
-		repo.write("deploy/cm.yaml", configMapYAML(name, map[string]string{"color": "blue"}))
-		sha := repo.commit("blue")
+		repo.Write("deploy/cm.yaml", configMapYAML(name, map[string]string{"color": "blue"}))
+		sha := repo.push("blue")
 		k.createApp(name, repo.url, policy{automated: true, selfHeal: true, interval: time.Hour})
 		k.waitApplied(name, sha, 30*time.Second)
 		time.Sleep(time.Second) // the drift watch is up
@@ -128,9 +128,9 @@ func BenchmarkAgentNoopRequests(b *testing.B) {
 	k := newCluster(b)
 	repo := newRemote(b)
 	for i := range n {
-		repo.write(fmt.Sprintf("deploy/cm-%02d.yaml", i), configMapYAML(fmt.Sprintf("cm-%02d", i), map[string]string{"i": strconv.Itoa(i)}))
+		repo.Write(fmt.Sprintf("deploy/cm-%02d.yaml", i), configMapYAML(fmt.Sprintf("cm-%02d", i), map[string]string{"i": strconv.Itoa(i)}))
 	}
-	sha := repo.commit("50 ConfigMaps")
+	sha := repo.push("50 ConfigMaps")
 	k.startAgent(agentOpts{interval: time.Hour})
 	k.createApp("web", repo.url, policy{automated: true, selfHeal: true, interval: time.Second})
 	k.waitApplied("web", sha, 30*time.Second)
@@ -209,9 +209,9 @@ func agentRSS(b *testing.B, n int) float64 {
 		for i := f; i < min(f+1000, n); i++ {
 			fmt.Fprintf(&sb, "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-%05d\ndata:\n  i: \"%d\"\n", i, i)
 		}
-		repo.write(fmt.Sprintf("deploy/cms-%02d.yaml", f/1000), sb.String())
+		repo.Write(fmt.Sprintf("deploy/cms-%02d.yaml", f/1000), sb.String())
 	}
-	sha := repo.commit(fmt.Sprintf("%d ConfigMaps", n))
+	sha := repo.push(fmt.Sprintf("%d ConfigMaps", n))
 	appFile := filepath.Join(b.TempDir(), "app.yaml")
 	manifest := fmt.Sprintf(`apiVersion: tether.dev/v1alpha1
 kind: Application

@@ -11,10 +11,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cgi"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,6 +30,7 @@ import (
 	"github.com/tether-dev/tether/internal/server"
 	"github.com/tether-dev/tether/internal/source"
 	"github.com/tether-dev/tether/internal/testenv"
+	"github.com/tether-dev/tether/internal/testenv/gittest"
 )
 
 var env *testenv.Env
@@ -44,80 +43,31 @@ const webhookSecret = "s3cret"
 // one that git http-backend serves over HTTP: the agent sees what a real
 // Git host would show it.
 type gitRemote struct {
-	t    testing.TB
-	work string // the working repository
-	home string
-	url  string // http://127.0.0.1:PORT/repo.git
-	n    int
+	*gittest.Repo
+	t   testing.TB
+	url string // http://127.0.0.1:PORT/repo.git
 }
 
 // newRemote makes the bare repository, serves it, and makes a working
-// clone of it with an initial commit on main.
+// repository on main whose origin it is.
 func newRemote(t testing.TB) *gitRemote {
 	t.Helper()
 	root := t.TempDir()
-	r := &gitRemote{t: t, work: t.TempDir(), home: t.TempDir()}
-	r.gitIn(root, "init", "--quiet", "--bare", "-b", "main", "repo.git")
-	r.git("init", "--quiet", "-b", "main")
-	r.git("remote", "add", "origin", filepath.Join(root, "repo.git"))
-	r.url = serveGit(t, root).URL + "/repo.git"
+	bare := filepath.Join(root, "repo.git")
+	r := &gitRemote{Repo: gittest.New(t), t: t}
+	r.Git("init", "--quiet", "--bare", "-b", "main", bare)
+	r.Git("remote", "add", "origin", bare)
+	r.url = gittest.ServeHTTP(t, root) + "/repo.git"
 	return r
 }
 
-func serveGit(t testing.TB, root string) *httptest.Server {
-	t.Helper()
-	out, err := exec.Command("git", "--exec-path").Output()
-	if err != nil {
-		t.Fatalf("git --exec-path: %v", err)
-	}
-	backend := &cgi.Handler{
-		Path: filepath.Join(strings.TrimSpace(string(out)), "git-http-backend"),
-		Env: []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1",
-			"GIT_CONFIG_NOSYSTEM=1", "HOME=" + t.TempDir()},
-		Stderr: io.Discard,
-	}
-	srv := httptest.NewServer(backend)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-func (r *gitRemote) git(args ...string) string { r.t.Helper(); return r.gitIn(r.work, args...) }
-
-func (r *gitRemote) gitIn(dir string, args ...string) string {
+// push commits everything (Commit), pushes main to the served repository
+// and returns the new SHA.
+func (r *gitRemote) push(subject string) string {
 	r.t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HOME="+r.home, "GIT_CONFIG_NOSYSTEM=1",
-		"GIT_AUTHOR_NAME=Alice", "GIT_AUTHOR_EMAIL=alice@example.com",
-		"GIT_COMMITTER_NAME=Bob", "GIT_COMMITTER_EMAIL=bob@example.com")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		r.t.Fatalf("git %s: %v\n%s%s", strings.Join(args, " "), err, stdout.Bytes(), stderr.Bytes())
-	}
-	return strings.TrimSpace(stdout.String())
-}
-
-// write creates or replaces a file of the working repository.
-func (r *gitRemote) write(file, content string) {
-	r.t.Helper()
-	p := filepath.Join(r.work, file)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		r.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
-// commit commits everything, pushes main and returns the new SHA.
-func (r *gitRemote) commit(subject string) string {
-	r.t.Helper()
-	r.git("add", "-A")
-	r.git("commit", "--quiet", "--allow-empty", "-m", subject)
-	r.git("push", "--quiet", "origin", "main")
-	r.n++
-	return r.git("rev-parse", "HEAD")
+	sha := r.Commit(subject)
+	r.Git("push", "--quiet", "origin", "main")
+	return sha
 }
 
 func configMapYAML(name string, data map[string]string) string {

@@ -117,10 +117,10 @@ func TestNoopPollMakesNoAPIRequests(t *testing.T) {
 	k := newCluster(t)
 	repo := newRemote(t)
 	for i := range 5 {
-		repo.write(fmt.Sprintf("deploy/cm-%d.yaml", i), configMapYAML(fmt.Sprintf("cm-%d", i), map[string]string{"i": strconv.Itoa(i)}))
+		repo.Write(fmt.Sprintf("deploy/cm-%d.yaml", i), configMapYAML(fmt.Sprintf("cm-%d", i), map[string]string{"i": strconv.Itoa(i)}))
 	}
-	repo.write("deploy/svc.yaml", serviceYAML("web"))
-	first := repo.commit("six objects")
+	repo.Write("deploy/svc.yaml", serviceYAML("web"))
+	first := repo.push("six objects")
 	k.startAgent(agentOpts{interval: time.Hour})
 	k.createApp("web", repo.url, policy{automated: true, selfHeal: true, interval: time.Second})
 	k.waitApplied("web", first, 20*time.Second)

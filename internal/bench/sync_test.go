@@ -24,6 +24,7 @@ import (
 	"github.com/tether-dev/tether/internal/reconcile"
 	"github.com/tether-dev/tether/internal/source"
 	"github.com/tether-dev/tether/internal/testenv"
+	"github.com/tether-dev/tether/internal/testenv/gittest"
 )
 
 var env *testenv.Env
@@ -116,25 +117,13 @@ func mustSync(b *testing.B, r *reconcile.Reconciler, app *v1alpha1.Application) 
 
 // configMapRepo makes a Git repository with n ConfigMaps under cms/.
 func configMapRepo(b *testing.B, n int) string {
-	dir := b.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "cms"), 0o755); err != nil {
-		b.Fatal(err)
-	}
+	repo := gittest.New(b)
 	for i := range n {
 		cm := fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-%04d\ndata:\n  index: \"%d\"\n  greeting: hello from configmap %d\n  settings.yaml: |\n    replicas: 3\n    tier: backend\n", i, i, i)
-		if err := os.WriteFile(filepath.Join(dir, "cms", fmt.Sprintf("cm-%04d.yaml", i)), []byte(cm), 0o644); err != nil {
-			b.Fatal(err)
-		}
+		repo.Write(fmt.Sprintf("cms/cm-%04d.yaml", i), cm)
 	}
-	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"commit", "-qm", "configmaps"}} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=b", "GIT_AUTHOR_EMAIL=b@x", "GIT_COMMITTER_NAME=b", "GIT_COMMITTER_EMAIL=b@x")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	return dir
+	repo.Commit("configmaps")
+	return repo.Dir
 }
 
 func readObjects(b *testing.B, dir string) []*unstructured.Unstructured {

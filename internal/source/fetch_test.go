@@ -15,7 +15,7 @@ import (
 // fixture: main = first ← second (tags v1 annotated at first, v2 light at
 // second); dev = first ← dev work.
 type fixture struct {
-	repo                 *testRepo
+	repo                 testRepo
 	first, second, devSH string
 }
 
@@ -23,12 +23,12 @@ func newFixture(t *testing.T) fixture {
 	r := newTestRepo(t)
 	fx := fixture{repo: r}
 	fx.first = r.commit("a.txt", "one", "first")
-	r.git("tag", "-a", "v1", "-m", "release 1")
+	r.Git("tag", "-a", "v1", "-m", "release 1")
 	fx.second = r.commit("a.txt", "two", "second")
-	r.git("tag", "v2")
-	r.git("checkout", "--quiet", "-b", "dev", fx.first)
+	r.Git("tag", "v2")
+	r.Git("checkout", "--quiet", "-b", "dev", fx.first)
 	fx.devSH = r.commit("a.txt", "dev", "dev work")
-	r.git("checkout", "--quiet", "main")
+	r.Git("checkout", "--quiet", "main")
 	return fx
 }
 
@@ -38,14 +38,14 @@ func TestFetchLocal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rel, err := filepath.Rel(wd, fx.repo.dir)
+	rel, err := filepath.Rel(wd, fx.repo.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	urls := map[string]string{
-		"path":     fx.repo.dir,
+		"path":     fx.repo.Dir,
 		"relative": rel,
-		"file":     "file://" + fx.repo.dir,
+		"file":     "file://" + fx.repo.Dir,
 	}
 	refs := []struct {
 		ref, commit, subject, content string
@@ -95,7 +95,7 @@ func TestFetchReusesCheckout(t *testing.T) {
 	log := traced(f)
 	ctx := context.Background()
 
-	rev1, err := f.Fetch(ctx, r.dir, "main", Auth{})
+	rev1, err := f.Fetch(ctx, r.Dir, "main", Auth{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestFetchReusesCheckout(t *testing.T) {
 		t.Fatalf("first Fetch ran %v, want a git fetch", log.subcommands())
 	}
 	log.reset()
-	rev2, err := f.Fetch(ctx, r.dir, "main", Auth{})
+	rev2, err := f.Fetch(ctx, r.Dir, "main", Auth{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestFetchReusesCheckout(t *testing.T) {
 
 	c2 := r.commit("a.txt", "two", "second")
 	log.reset()
-	rev3, err := f.Fetch(ctx, r.dir, "main", Auth{})
+	rev3, err := f.Fetch(ctx, r.Dir, "main", Auth{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestFetchReusesCheckout(t *testing.T) {
 	}
 	// A SHA already in the cache needs no remote at all.
 	log.reset()
-	if _, err := f.Fetch(ctx, r.dir, c1, Auth{}); err != nil {
+	if _, err := f.Fetch(ctx, r.Dir, c1, Auth{}); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := log.subcommands(), []string{"show"}; !slices.Equal(got, want) {
@@ -160,7 +160,7 @@ func TestFetchPrunesOldCheckouts(t *testing.T) {
 	var dirs []string
 	for i, content := range []string{"1", "2", "3", "4"} {
 		r.commit("a.txt", content, "commit "+content)
-		rev, err := f.Fetch(context.Background(), r.dir, "", Auth{})
+		rev, err := f.Fetch(context.Background(), r.Dir, "", Auth{})
 		if err != nil {
 			t.Fatalf("fetch %d: %v", i, err)
 		}
@@ -195,7 +195,7 @@ func TestResolve(t *testing.T) {
 		{absent, absent}, // a full SHA is not checked remotely
 	}
 	for _, tc := range tests {
-		got, err := f.Resolve(context.Background(), fx.repo.dir, tc.ref, Auth{})
+		got, err := f.Resolve(context.Background(), fx.repo.Dir, tc.ref, Auth{})
 		if err != nil || got != tc.want {
 			t.Errorf("Resolve(%q) = %q, %v; want %q", tc.ref, got, err, tc.want)
 		}
@@ -216,15 +216,15 @@ func TestErrors(t *testing.T) {
 		class          error // nil: bad input, no class
 		msg            string
 	}{
-		{"missing branch", fx.repo.dir, "nope", ErrNotFound, `revision "nope" not found in ` + fx.repo.dir},
-		{"missing tag path", "file://" + fx.repo.dir, "refs/tags/nope", ErrNotFound, `revision "refs/tags/nope" not found`},
-		{"short sha", fx.repo.dir, fx.first[:8], ErrNotFound, "use the full SHA"},
-		{"absent sha", fx.repo.dir, strings.Repeat("ab", 20), ErrNotFound, "not found in"},
+		{"missing branch", fx.repo.Dir, "nope", ErrNotFound, `revision "nope" not found in ` + fx.repo.Dir},
+		{"missing tag path", "file://" + fx.repo.Dir, "refs/tags/nope", ErrNotFound, `revision "refs/tags/nope" not found`},
+		{"short sha", fx.repo.Dir, fx.first[:8], ErrNotFound, "use the full SHA"},
+		{"absent sha", fx.repo.Dir, strings.Repeat("ab", 20), ErrNotFound, "not found in"},
 		{"missing path", missing, "main", ErrUnreachable, missing},
 		{"missing file url", "file://" + missing, "", ErrUnreachable, missing},
 		{"connection refused", closedURL, "main", ErrUnreachable, closedURL},
-		{"option-like ref", fx.repo.dir, "--upload-pack=touch", nil, "must not start with '-'"},
-		{"pattern ref", fx.repo.dir, "ma*", nil, "not a valid"},
+		{"option-like ref", fx.repo.Dir, "--upload-pack=touch", nil, "must not start with '-'"},
+		{"pattern ref", fx.repo.Dir, "ma*", nil, "not a valid"},
 		{"option-like url", "--upload-pack=x", "main", nil, "must not start with '-'"},
 		{"unsupported scheme", "ftp://example.com/r.git", "main", nil, `unsupported scheme "ftp"`},
 		{"empty url", " ", "main", nil, "URL is empty"},

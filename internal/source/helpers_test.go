@@ -1,59 +1,26 @@
 package source
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/tether-dev/tether/internal/testenv/gittest"
 )
 
-// testRepo is a real repository made with the git CLI.
-type testRepo struct {
-	t    *testing.T
-	dir  string
-	home string
-	n    int // commits made; drives the commit dates
-}
+// testRepo is a real repository whose commits each change one file.
+type testRepo struct{ *gittest.Repo }
 
-const testAuthor = "Alice <alice@example.com>"
+const testAuthor = gittest.Author
 
-func newTestRepo(t *testing.T) *testRepo {
-	t.Helper()
-	r := &testRepo{t: t, dir: t.TempDir(), home: t.TempDir()}
-	r.git("init", "--quiet", "--initial-branch=main")
-	return r
-}
-
-// git runs git in the repository and returns its trimmed stdout.
-func (r *testRepo) git(args ...string) string {
-	r.t.Helper()
-	date := fmt.Sprintf("2024-01-%02dT10:00:00+02:00", r.n+1)
-	cmd := exec.Command("git", args...)
-	cmd.Dir = r.dir
-	cmd.Env = append(os.Environ(),
-		"HOME="+r.home, "GIT_CONFIG_NOSYSTEM=1",
-		"GIT_AUTHOR_NAME=Alice", "GIT_AUTHOR_EMAIL=alice@example.com", "GIT_AUTHOR_DATE="+date,
-		"GIT_COMMITTER_NAME=Bob", "GIT_COMMITTER_EMAIL=bob@example.com", "GIT_COMMITTER_DATE="+date)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		r.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
+func newTestRepo(t *testing.T) testRepo { return testRepo{gittest.New(t)} }
 
 // commit writes content to file, commits it and returns the commit SHA.
-func (r *testRepo) commit(file, content, subject string) string {
-	r.t.Helper()
-	if err := os.WriteFile(filepath.Join(r.dir, file), []byte(content), 0o644); err != nil {
-		r.t.Fatal(err)
-	}
-	r.git("add", file)
-	r.git("commit", "--quiet", "-m", subject+"\n\nbody text")
-	r.n++
-	return r.git("rev-parse", "HEAD")
+// The message has a body, so Subject must be its first line only.
+func (r testRepo) commit(file, content, subject string) string {
+	r.Write(file, content)
+	return r.Commit(subject + "\n\nbody text")
 }
 
 // gitLog records the git commands a Fetcher runs.

@@ -2,53 +2,18 @@ package source
 
 import (
 	"context"
-	"io"
-	"net/http"
-	"net/http/cgi"
-	"net/http/httptest"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// serveGit serves the repositories under root with git http-backend,
-// behind basic auth with user and pass. With v0 it drops the Git-Protocol
-// header, so the server speaks protocol v0 and refuses wants that are not
-// a ref's tip.
-func serveGit(t *testing.T, root, user, pass string, v0 bool) *httptest.Server {
-	t.Helper()
-	out, err := exec.Command("git", "--exec-path").Output()
-	if err != nil {
-		t.Fatalf("git --exec-path: %v", err)
-	}
-	backend := &cgi.Handler{
-		Path: filepath.Join(strings.TrimSpace(string(out)), "git-http-backend"),
-		Env: []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1",
-			"GIT_CONFIG_NOSYSTEM=1", "HOME=" + t.TempDir()},
-		Stderr: io.Discard,
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, p, ok := r.BasicAuth()
-		if !ok || u != user || p != pass {
-			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		if v0 {
-			r.Header.Del("Git-Protocol")
-		}
-		backend.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
+	"github.com/tether-dev/tether/internal/testenv/gittest"
+)
 
 func TestFetchHTTP(t *testing.T) {
 	fx := newFixture(t)
 	const user, pass = "tether", "s3cret-Pa55word"
-	srv := serveGit(t, filepath.Dir(fx.repo.dir), user, pass, false)
-	repoURL := srv.URL + "/" + filepath.Base(fx.repo.dir)
+	srvURL := gittest.ServeHTTP(t, filepath.Dir(fx.repo.Dir), gittest.BasicAuth(user, pass))
+	repoURL := srvURL + "/" + filepath.Base(fx.repo.Dir)
 	withCreds := strings.Replace(repoURL, "http://", "http://"+user+":"+pass+"@", 1)
 	good := Auth{Username: user, Password: pass}
 
@@ -91,7 +56,7 @@ func TestFetchHTTP(t *testing.T) {
 		{"wrong password in URL", strings.Replace(withCreds, pass, "wrong-password", 1), "main", Auth{}, ErrAuth, "Authentication failed"},
 		{"no credentials", repoURL, "main", Auth{}, ErrAuth, "could not read Username"},
 		{"missing branch", repoURL, "nope", good, ErrNotFound, `revision "nope" not found in ` + repoURL},
-		{"missing repository", srv.URL + "/nothing.git", "main", good, ErrUnreachable, "not found"},
+		{"missing repository", srvURL + "/nothing.git", "main", good, ErrUnreachable, "not found"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,8 +73,8 @@ func TestFetchHTTP(t *testing.T) {
 // needs the full history, and a shallow cache must be unshallowed.
 func TestFetchHTTPv0FallsBackToFullFetch(t *testing.T) {
 	fx := newFixture(t)
-	srv := serveGit(t, filepath.Dir(fx.repo.dir), "u", "p", true)
-	repoURL := srv.URL + "/" + filepath.Base(fx.repo.dir)
+	srvURL := gittest.ServeHTTP(t, filepath.Dir(fx.repo.Dir), gittest.BasicAuth("u", "p"), gittest.ProtocolV0())
+	repoURL := srvURL + "/" + filepath.Base(fx.repo.Dir)
 	f := NewFetcher(t.TempDir())
 	log := traced(f)
 	for _, tc := range []struct {

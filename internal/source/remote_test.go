@@ -78,7 +78,7 @@ func TestFetchConcurrent(t *testing.T) {
 	errs := make([]error, len(refs))
 	var wg sync.WaitGroup
 	for i, ref := range refs {
-		wg.Go(func() { revs[i], errs[i] = f.Fetch(context.Background(), fx.repo.dir, ref, Auth{}) })
+		wg.Go(func() { revs[i], errs[i] = f.Fetch(context.Background(), fx.repo.Dir, ref, Auth{}) })
 	}
 	wg.Wait()
 	want := map[string]string{"main": fx.second, "dev": fx.devSH, "v1": fx.first}

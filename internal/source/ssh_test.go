@@ -155,7 +155,7 @@ func runSSHD(t *testing.T, sshd, cfg string, port int) {
 func TestFetchSSH(t *testing.T) {
 	fx := newFixture(t)
 	srv := startSSHD(t)
-	repoURL := fmt.Sprintf("ssh://%s@127.0.0.1:%d%s", srv.user, srv.port, fx.repo.dir)
+	repoURL := fmt.Sprintf("ssh://%s@127.0.0.1:%d%s", srv.user, srv.port, fx.repo.Dir)
 	good := Auth{SSHPrivateKey: srv.clientKey, SSHKnownHosts: srv.knownHost}
 
 	for _, tc := range []struct{ ref, want string }{
@@ -188,7 +188,7 @@ func TestFetchSSH(t *testing.T) {
 		{"key not authorized", repoURL, "main", Auth{SSHPrivateKey: srv.otherKey, SSHKnownHosts: srv.knownHost}, ErrAuth, "Permission denied"},
 		{"no key", repoURL, "main", Auth{SSHKnownHosts: srv.knownHost}, ErrAuth, "Permission denied"},
 		{"missing branch", repoURL, "nope", good, ErrNotFound, `revision "nope" not found`},
-		{"missing repository", strings.TrimSuffix(repoURL, fx.repo.dir) + "/nothing/here.git", "main", good, ErrUnreachable, "does not appear to be a git repository"},
+		{"missing repository", strings.TrimSuffix(repoURL, fx.repo.Dir) + "/nothing/here.git", "main", good, ErrUnreachable, "does not appear to be a git repository"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {

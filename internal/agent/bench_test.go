@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
+	"github.com/tether-dev/tether/internal/testenv"
 )
 
 // Run with: go test -run '^$' -bench Agent -benchtime 1x -count 5 ./internal/agent/
@@ -146,7 +147,7 @@ func BenchmarkAgentNoopRequests(b *testing.B) {
 			}
 		}
 		writes += w
-		b.Logf("idle window: %s", describe(d))
+		b.Logf("idle window: %s", testenv.FormatRequests(d))
 	}
 	b.ReportMetric(all/float64(b.N)/n, "requests/obj")
 	b.ReportMetric(writes/float64(b.N), "writes")

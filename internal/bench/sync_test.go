@@ -6,8 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -65,11 +63,12 @@ func benchSync(b *testing.B, n int) {
 		b.StartTimer()
 
 		tCold := timeIt(func() { mustSync(b, r, app) })
-		before, _ := requestCounts(ctx, c.Clientset)
+		before, _ := testenv.RequestCounts(ctx, c.Clientset)
 		tNoop := timeIt(func() { mustSync(b, r, app) })
-		after, _ := requestCounts(ctx, c.Clientset)
-		d := delta(before, after)
-		d["GET"]-- // the /metrics scrape itself
+		after, _ := testenv.RequestCounts(ctx, c.Clientset)
+		d := testenv.RequestDelta(before, after)
+		verbs := testenv.RequestsByVerb(d)
+		verbs["GET"]-- // the /metrics scrape itself
 
 		kCold := timeIt(func() { kubectlApply(b, filepath.Join(repo, "cms"), nsK) })
 		kNoop := timeIt(func() { kubectlApply(b, filepath.Join(repo, "cms"), nsK) })
@@ -83,9 +82,9 @@ func benchSync(b *testing.B, n int) {
 		b.ReportMetric(tCold.Seconds()/floor.Seconds(), "tether/floor")
 		b.ReportMetric(kCold.Seconds()/tCold.Seconds(), "kubectl/tether")
 		b.ReportMetric(kNoop.Seconds()/tNoop.Seconds(), "kubectl/tether-noop")
-		b.ReportMetric(writes(d), "noop-writes")
-		b.ReportMetric((d["GET"]+d["LIST"])/float64(n), "noop-reads/obj")
-		b.Logf("N=%d no-op sync requests: %s", n, describe(d))
+		b.ReportMetric(testenv.RequestWrites(d), "noop-writes")
+		b.ReportMetric((verbs["GET"]+verbs["LIST"])/float64(n), "noop-reads/obj")
+		b.Logf("N=%d no-op sync requests: %s", n, testenv.FormatRequests(d))
 	}
 }
 
@@ -93,15 +92,6 @@ func timeIt(f func()) time.Duration {
 	start := time.Now()
 	f()
 	return time.Since(start)
-}
-
-func describe(d map[string]float64) string {
-	var parts []string
-	for k, v := range d {
-		parts = append(parts, fmt.Sprintf("%s=%g", k, v))
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, " ")
 }
 
 func mustSync(b *testing.B, r *reconcile.Reconciler, app *v1alpha1.Application) {

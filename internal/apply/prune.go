@@ -63,7 +63,7 @@ func pruneOne(ctx context.Context, c *kube.Client, ch plan.Change, owner object.
 		return out // the kind itself is gone, and the object with it
 	}
 	if err != nil {
-		out.Err = fmt.Errorf("prune %s: %w", ch.ID.Display(), err)
+		out.Kept, out.Err = true, fmt.Errorf("prune %s: %w", ch.ID.Display(), err)
 		return out
 	}
 	ri := c.Dynamic.Resource(m.Resource).Namespace(ch.ID.Namespace)
@@ -75,7 +75,7 @@ func pruneOne(ctx context.Context, c *kube.Client, ch plan.Change, owner object.
 		return out // already gone
 	}
 	if err != nil {
-		out.Err = fmt.Errorf("prune %s: %w", ch.ID.Display(), err)
+		out.Kept, out.Err = true, fmt.Errorf("prune %s: %w", ch.ID.Display(), err)
 		return out
 	}
 	if got := object.OwnerOf(live); got != owner.String() {

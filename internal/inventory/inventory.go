@@ -55,7 +55,7 @@ func Next(p *plan.Plan, applied, pruned []apply.Outcome) []v1alpha1.InventoryEnt
 		case plan.Extraneous:
 		case plan.Delete:
 			o, ok := prunedBy[ch.ID]
-			if ok && !o.Kept {
+			if ok && o.Err == nil && !o.Kept {
 				continue // deleted, already gone, or no longer ours
 			}
 		}

@@ -94,13 +94,20 @@ func LoadConfig(kubeconfig, context string) (*rest.Config, error) {
 	return cfg, nil
 }
 
-// Mapping returns how a kind is served. A kind unknown to the cluster is
+// Mapping returns how a kind is served, at version if the server serves it
+// there, else at its preferred version. A kind unknown to the cluster is
 // retried once after refreshing discovery (a CRD may just have appeared).
 func (c *Client) Mapping(gk schema.GroupKind, version string) (*meta.RESTMapping, error) {
 	m, err := c.mapper.RESTMapping(gk, version)
 	if err != nil && meta.IsNoMatchError(err) {
 		c.Reset()
 		m, err = c.mapper.RESTMapping(gk, version)
+	}
+	if err != nil && meta.IsNoMatchError(err) && version != "" {
+		// Recorded at a version the server no longer serves (an HPA stored
+		// as v2beta2, a CRD that dropped v1alpha1): the object is still
+		// there at another version. NoMatch only when the kind is gone.
+		m, err = c.mapper.RESTMapping(gk)
 	}
 	if err != nil {
 		return nil, err

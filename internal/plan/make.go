@@ -91,7 +91,7 @@ func Make(ctx context.Context, c *kube.Client, desired []*unstructured.Unstructu
 	if err := compareAll(ctx, c, changes, live, prev, pending, opts); err != nil {
 		return nil, err
 	}
-	p.Changes = append(changes, stale(changes, inv, live.ours, opts.Prune)...)
+	p.Changes = append(changes, stale(changes, inv, live, opts.Prune)...)
 	return p, nil
 }
 
@@ -99,12 +99,13 @@ func Make(ctx context.Context, c *kube.Client, desired []*unstructured.Unstructu
 // as ours, and rejects duplicates. A kind the cluster does not serve is an
 // error unless a CRD in the same set defines it.
 func prepare(c *kube.Client, desired []*unstructured.Unstructured, opts Options) ([]Change, error) {
-	crds := map[schema.GroupKind]bool{}
+	crds := map[schema.GroupKind]string{} // kind defined in this set → its scope
 	for _, u := range desired {
 		if u.GetKind() == "CustomResourceDefinition" {
 			g, _, _ := unstructured.NestedString(u.Object, "spec", "group")
 			k, _, _ := unstructured.NestedString(u.Object, "spec", "names", "kind")
-			crds[schema.GroupKind{Group: g, Kind: k}] = true
+			scope, _, _ := unstructured.NestedString(u.Object, "spec", "scope")
+			crds[schema.GroupKind{Group: g, Kind: k}] = scope
 		}
 	}
 	var errs []error
@@ -125,9 +126,12 @@ func prepare(c *kube.Client, desired []*unstructured.Unstructured, opts Options)
 			} else {
 				u.SetNamespace("")
 			}
-		case meta.IsNoMatchError(err) && crds[gvk.GroupKind()]:
+		case meta.IsNoMatchError(err) && crds[gvk.GroupKind()] != "":
 			// Served once its CRD, applied in the first stage, is established.
 			ch.Reason = "its CustomResourceDefinition is applied first"
+			if crds[gvk.GroupKind()] == "Namespaced" && u.GetNamespace() == "" {
+				u.SetNamespace(opts.Namespace)
+			}
 		default:
 			errs = append(errs, fmt.Errorf("%s: %w %s: %w", where(src, u), ErrUnknownKind, gvk.GroupVersion().String()+", Kind="+gvk.Kind, err))
 			continue
@@ -180,6 +184,9 @@ func where(src string, u *unstructured.Unstructured) string {
 type liveSet struct {
 	// ours holds the objects carrying the app's mark, in full.
 	ours map[object.ID]*unstructured.Unstructured
+	// listed holds the inventory entries whose resource was listed: one
+	// of them missing from ours is gone from the cluster.
+	listed map[object.ID]bool
 	// others holds the names of every existing object, for the resources
 	// and namespaces where a desired object was not found among ours
 	// (metadata-only lists; a key is absent when it was not listed).
@@ -209,6 +216,7 @@ func listLive(ctx context.Context, c *kube.Client, changes []Change, inv []Inven
 			keys[listKey{ch.Resource, ch.ID.Namespace}] = true
 		}
 	}
+	listed := map[object.ID]bool{}
 	for _, e := range inv {
 		gv, _ := schema.ParseGroupVersion(e.Version)
 		m, err := c.Mapping(e.ID.GroupKind(), gv.Version)
@@ -220,8 +228,9 @@ func listLive(ctx context.Context, c *kube.Client, changes []Change, inv []Inven
 			ns = ""
 		}
 		keys[listKey{m.Resource, ns}] = true
+		listed[e.ID] = true
 	}
-	ls := &liveSet{ours: map[object.ID]*unstructured.Unstructured{}}
+	ls := &liveSet{ours: map[object.ID]*unstructured.Unstructured{}, listed: listed}
 	for k := range keys {
 		list, err := c.Dynamic.Resource(k.gvr).Namespace(k.ns).List(ctx, metav1.ListOptions{LabelSelector: owner.Selector()})
 		if err != nil {
@@ -331,7 +340,9 @@ func compare(ctx context.Context, c *kube.Client, ch *Change, live *liveSet, opt
 }
 
 // stale lists the inventory's objects that are no longer desired.
-func stale(changes []Change, inv []InventoryEntry, live map[object.ID]*unstructured.Unstructured, prune bool) []Change {
+// An extraneous object (prune off) that the list shows gone is dropped:
+// someone deleted it, and the app must not stay OutOfSync for it.
+func stale(changes []Change, inv []InventoryEntry, live *liveSet, prune bool) []Change {
 	want := map[object.ID]bool{}
 	for _, ch := range changes {
 		want[ch.ID] = true
@@ -341,7 +352,10 @@ func stale(changes []Change, inv []InventoryEntry, live map[object.ID]*unstructu
 		if want[e.ID] {
 			continue
 		}
-		ch := Change{ID: e.ID, Version: e.Version, Live: live[e.ID], Action: Extraneous, Reason: "not in Git; pruning is off"}
+		if !prune && live.listed[e.ID] && live.ours[e.ID] == nil {
+			continue
+		}
+		ch := Change{ID: e.ID, Version: e.Version, Live: live.ours[e.ID], Action: Extraneous, Reason: "not in Git; pruning is off"}
 		if prune {
 			ch.Action, ch.Reason = Delete, "not in Git"
 		}

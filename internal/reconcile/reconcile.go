@@ -155,6 +155,7 @@ func (r *Reconciler) Run(ctx context.Context, app *v1alpha1.Application, opts Op
 	res.Objects, hooks = splitHooks(res.Objects)
 	popts := PlanOptions(app, opts.Prune)
 	popts.SkipCreateDryRun = opts.Mode == Sync
+	popts.Concurrency = r.Apply.Concurrency
 	if len(res.Objects) == 0 && popts.Prune && !app.Spec.SyncPolicy.AllowEmpty {
 		return res, needsUser("render", fmt.Errorf("%s at %s rendered no objects; refusing to prune everything (set syncPolicy.allowEmpty: true to allow)", displayPath(app.Spec.Source.Path), short(res.Revision.Commit)))
 	}
@@ -165,13 +166,19 @@ func (r *Reconciler) Run(ctx context.Context, app *v1alpha1.Application, opts Op
 	if err != nil {
 		return res, err
 	}
+	if opts.Mode == Check {
+		// The health of what is there, from the objects in hand.
+		res.Health, _ = r.health(ctx, res, Options{})
+	}
 	if opts.Mode != Sync {
 		return res, nil
 	}
 
 	// 4. Apply what changed, staged; Helm pre-install/upgrade hooks first.
 	hookTimeout := cmp.Or(opts.Timeout, 5*time.Minute)
-	changed := !res.Plan.InSync()
+	// Hooks run when the sync creates or updates something (an install or
+	// upgrade), not for a prune alone or an object kept by a prune rail.
+	changed := res.Plan.Counts()[plan.Create]+res.Plan.Counts()[plan.Update] > 0 || res.Plan.CreateNamespace != ""
 	if changed && len(hooks.pre) > 0 {
 		if err := r.runHooks(ctx, hooks.pre, popts, hookTimeout); err != nil {
 			return res, transient("hooks", err)

@@ -98,8 +98,15 @@ func (r *Reconciler) nextStatus(app *v1alpha1.Application, opts Options, res *Re
 	if app.Status.LastAppliedRevision != nil {
 		prevRev = app.Status.LastAppliedRevision.Revision
 	}
-	if runErr != nil || len(res.Applied)+countDeleted(res) > 0 || prevRev != rev.Commit || opts.Initiator == "cli" || len(st.History) == 0 {
-		st.History = append([]v1alpha1.HistoryEntry{historyEntry(st, opts, res, runErr, now)}, st.History...)
+	entry := historyEntry(st, opts, res, runErr, now)
+	switch {
+	case len(st.History) > 0 && sameFailure(st.History[0], entry):
+		// A failure repeated by retries is one entry with a count, so
+		// retries never push the good revisions (rollback targets) out.
+		entry.ID, entry.StartedAt, entry.Attempts = st.History[0].ID, st.History[0].StartedAt, max(st.History[0].Attempts, 1)+1
+		st.History[0] = entry
+	case runErr != nil || len(res.Applied)+countDeleted(res) > 0 || prevRev != rev.Commit || opts.Initiator == "cli" || len(st.History) == 0:
+		st.History = append([]v1alpha1.HistoryEntry{entry}, st.History...)
 	}
 	if len(st.History) > v1alpha1.HistoryLimit {
 		st.History = st.History[:v1alpha1.HistoryLimit]
@@ -138,11 +145,12 @@ func (r *Reconciler) recordCheck(ctx context.Context, app *v1alpha1.Application,
 		app.Status.LastAppliedRevision == nil || app.Status.LastAppliedRevision.Revision != res.Revision.Commit {
 		want.Status = v1alpha1.SyncOutOfSync
 	}
-	if app.Status.Sync == want {
+	h := v1alpha1.HealthStatus{Status: res.Health.Status.String(), Message: res.Health.Message}
+	if app.Status.Sync == want && app.Status.Health == h && app.Status.ObservedGeneration == app.Generation {
 		return nil
 	}
 	st := app.Status.DeepCopy()
-	st.Sync = want
+	st.Sync, st.Health, st.ObservedGeneration = want, h, app.Generation
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	res.Status = st
@@ -181,6 +189,11 @@ func alreadyRecorded(app *v1alpha1.Application, res *Result) bool {
 		}
 	}
 	return true
+}
+
+func sameFailure(prev, next v1alpha1.HistoryEntry) bool {
+	return prev.Result == v1alpha1.ResultFailed && next.Result == v1alpha1.ResultFailed &&
+		prev.Revision == next.Revision && prev.Message == next.Message
 }
 
 // syncState is Synced when the cluster now equals Git.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -65,8 +66,11 @@ func (r *Reconciler) decrypter(ctx context.Context, app *v1alpha1.Application) (
 		return r.Decrypt, nil
 	}
 	s, err := r.Client.Clientset.CoreV1().Secrets(app.Namespace).Get(ctx, d.SecretRef.Name, metav1.GetOptions{})
-	if err != nil {
+	if apierrors.IsNotFound(err) {
 		return nil, needsUser("render", fmt.Errorf("decryption secret %s/%s: %w", app.Namespace, d.SecretRef.Name, err))
+	}
+	if err != nil {
+		return nil, transient("render", fmt.Errorf("decryption secret %s/%s: %w", app.Namespace, d.SecretRef.Name, err))
 	}
 	var keys []byte
 	for k, v := range s.Data {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
@@ -35,8 +36,11 @@ func (r *Reconciler) Auth(ctx context.Context, app *v1alpha1.Application) (sourc
 		return source.Auth{}, nil
 	}
 	s, err := r.Client.Clientset.CoreV1().Secrets(app.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
-	if err != nil {
+	if apierrors.IsNotFound(err) {
 		return source.Auth{}, needsUser("source", fmt.Errorf("credentials secret %s/%s: %w", app.Namespace, ref.Name, err))
+	}
+	if err != nil {
+		return source.Auth{}, transient("source", fmt.Errorf("credentials secret %s/%s: %w", app.Namespace, ref.Name, err))
 	}
 	return source.Auth{
 		Username:      string(s.Data["username"]),

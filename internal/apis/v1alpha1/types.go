@@ -197,4 +197,6 @@ type HistoryEntry struct {
 	Updated    int         `json:"updated"`
 	Deleted    int         `json:"deleted"`
 	Initiator  string      `json:"initiator,omitempty"`
+	// Attempts counts identical failures merged into this entry (0 or 1: one).
+	Attempts int `json:"attempts,omitempty"`
 }

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -63,6 +64,9 @@ type Agent struct {
 	apps  cache.GenericLister // Applications, from the informer
 	drift *driftWatch
 	ready chan struct{}
+	// stopping is set when the agent is told to stop; workers then take
+	// nothing new from the queue (ShutDown alone still hands out items).
+	stopping atomic.Bool
 
 	mu    sync.Mutex
 	state map[string]*appState // guarded by mu
@@ -165,6 +169,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		}()
 	}
 	<-ctx.Done()
+	a.stopping.Store(true)
 	a.opts.Log.Info("agent stopping: finishing syncs in flight", "grace", a.opts.ShutdownGrace)
 	// ShutDown, not ShutDownWithDrain: the latter blocks until the syncs
 	// in flight finish, so ShutdownGrace would never be enforced. Workers
@@ -199,6 +204,9 @@ func (a *Agent) next(ctx context.Context) bool {
 		return false
 	}
 	defer a.queue.Done(key)
+	if a.stopping.Load() {
+		return false // shutting down: finish what runs, start nothing new
+	}
 	if err := a.process(ctx, key); err != nil {
 		a.queue.AddRateLimited(key) // exponential backoff; visible in status
 		return true

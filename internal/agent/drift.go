@@ -139,7 +139,10 @@ func (d *driftWatch) changed(gk schema.GroupKind, obj any, deleted bool) {
 		if e.ID != id {
 			continue
 		}
-		if deleted || e.Fields == "" || plan.FieldsHashOf(m.ManagedFields) != e.Fields {
+		if e.Fields == "" {
+			return // never applied with a recorded field set (extraneous, failed): nothing to compare
+		}
+		if deleted || plan.FieldsHashOf(m.ManagedFields) != e.Fields {
 			d.a.enqueue(owner, d.a.healDelay(owner), func(r *reasons) { r.drift = true })
 		}
 		return
@@ -150,6 +153,9 @@ func (d *driftWatch) changed(gk schema.GroupKind, obj any, deleted bool) {
 // no longer carries the field set Tether applied, per the watch's cache.
 func (d *driftWatch) drifted(app *v1alpha1.Application) bool {
 	for _, e := range app.Status.Inventory {
+		if e.Fields == "" {
+			continue // no recorded field set to compare with (extraneous)
+		}
 		gvr, _, ok := d.resourceOf(e)
 		if !ok {
 			return true
@@ -170,7 +176,7 @@ func (d *driftWatch) drifted(app *v1alpha1.Application) bool {
 			return true
 		}
 		m, ok := obj.(*metav1.PartialObjectMetadata)
-		if !ok || e.Fields == "" || plan.FieldsHashOf(m.ManagedFields) != e.Fields {
+		if !ok || plan.FieldsHashOf(m.ManagedFields) != e.Fields {
 			return true
 		}
 	}

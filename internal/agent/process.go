@@ -6,6 +6,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
 	"github.com/tether-dev/tether/internal/health"
@@ -58,6 +59,11 @@ func (a *Agent) process(ctx context.Context, key string) error {
 		return nil
 	}
 	res, err := a.r.Run(ctx, app, reconcile.Options{Mode: mode, Initiator: "agent:" + why.String()})
+	if err == nil && mode == reconcile.Check {
+		a.mu.Lock()
+		a.stateOf(key).lastCheck = res.Revision.Commit
+		a.mu.Unlock()
+	}
 	a.observe(key, app, mode, why, res, err)
 	a.drift.trackApp(app) // Run left the new inventory in app.Status
 	if err != nil {
@@ -84,8 +90,10 @@ func (a *Agent) modeFor(app *v1alpha1.Application, why reasons) reconcile.Mode {
 		return reconcile.Sync
 	case !pol.Automated:
 		return reconcile.Check
-	case why.drift && !pol.SelfHeal && !why.spec && !why.push && !why.poll:
-		return reconcile.Check // report drift, leave it
+	case (why.drift || why.health) && !pol.SelfHeal && !why.spec && !why.push && !why.poll:
+		// Report drift and health, leave the objects: only selfHeal
+		// reverts changes between commits.
+		return reconcile.Check
 	}
 	return reconcile.Sync
 }
@@ -108,10 +116,11 @@ func (a *Agent) needsRun(ctx context.Context, key string, app *v1alpha1.Applicat
 	if mode == reconcile.Check {
 		a.mu.Lock()
 		defer a.mu.Unlock()
-		st := a.stateOf(key)
-		moved := st.lastCheck != commit
-		st.lastCheck = commit
-		return moved
+		return a.stateOf(key).lastCheck != commit // set after a successful check
+	}
+	if stalled := app.Status.Condition(v1alpha1.ConditionStalled); stalled != nil && stalled.Status == metav1.ConditionTrue &&
+		app.Status.LastAttemptedRevision == commit {
+		return false // bad input at this commit: wait for a new one (or a spec change)
 	}
 	last := app.Status.LastAppliedRevision
 	ready := app.Status.Condition(v1alpha1.ConditionReady)

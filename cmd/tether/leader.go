@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -29,7 +30,21 @@ func leadAndRun(ctx context.Context, c *kube.Client, f runFlags, log *slog.Logge
 		Client:     c.Clientset.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
 	}
-	var runErrVal error
+	// The elector runs on its own context, cancelled only after fn has
+	// returned: on SIGTERM the agent finishes its syncs within its grace
+	// while still holding the Lease, and only then releases it, so no
+	// other replica reconciles the same apps at the same time.
+	leCtx, cancelLE := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelLE()
+	var started atomic.Bool
+	done := make(chan struct{})
+	var fnErr error // written before done is closed
+	stopIdle := context.AfterFunc(ctx, func() {
+		if !started.Load() {
+			cancelLE() // never led: just stop campaigning
+		}
+	})
+	defer stopIdle()
 	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 		Lock:            lock,
 		LeaseDuration:   f.leaseDuration,
@@ -38,9 +53,16 @@ func leadAndRun(ctx context.Context, c *kube.Client, f runFlags, log *slog.Logge
 		ReleaseOnCancel: true,
 		Name:            "tether",
 		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: func(ctx context.Context) {
+			OnStartedLeading: func(lctx context.Context) {
+				started.Store(true)
 				log.Info("leading", "identity", id, "lease", f.leaseNamespace+"/"+f.leaseName)
-				runErrVal = fn(ctx)
+				runCtx, cancel := context.WithCancel(lctx)
+				stop := context.AfterFunc(ctx, cancel) // SIGTERM stops the agent
+				fnErr = fn(runCtx)
+				stop()
+				cancel()
+				close(done)
+				cancelLE() // now release the Lease
 			},
 			OnStoppedLeading: func() { log.Info("no longer leading", "identity", id) },
 			OnNewLeader: func(leader string) {
@@ -53,6 +75,9 @@ func leadAndRun(ctx context.Context, c *kube.Client, f runFlags, log *slog.Logge
 	if err != nil {
 		return usageErr(err)
 	}
-	le.Run(ctx)
-	return runErrVal
+	le.Run(leCtx)
+	if started.Load() {
+		<-done // lost the Lease or told to stop: let the agent finish first
+	}
+	return fnErr
 }

@@ -88,6 +88,9 @@ func (f *Fetcher) checkout(ctx context.Context, s *session, c cache, sha string)
 	return nil
 }
 
+// inUseWindow is how long after its last use a checkout is never pruned.
+const inUseWindow = 10 * time.Minute
+
 // prune removes all but the keep most recently used checkouts (never
 // current), and staging directories left by a crash.
 func (c cache) prune(keep int, current string) error {
@@ -115,7 +118,11 @@ func (c cache) prune(keep int, current string) error {
 	}
 	sort.Slice(checkouts, func(i, j int) bool { return checkouts[i].used.After(checkouts[j].used) })
 	for i, co := range checkouts {
-		if i+1 >= keep { // current counts as one of keep
+		// current counts as one of keep. A checkout used in the last
+		// minutes is kept whatever its rank: another app or an API diff
+		// may be rendering it right now, and a tree removed under a
+		// render would render fewer objects (which would then be pruned).
+		if i+1 >= keep && time.Since(co.used) > inUseWindow {
 			errs = append(errs, os.RemoveAll(filepath.Join(c.root, co.name)))
 		}
 	}

@@ -54,7 +54,9 @@ type Fetcher struct {
 
 // NewFetcher returns a Fetcher caching under cacheDir.
 func NewFetcher(cacheDir string) *Fetcher {
-	return &Fetcher{CacheDir: cacheDir, Git: "git", Keep: 5}
+	// A remote that accepts the connection and then stalls must not hold
+	// a worker (and the URL's lock) forever.
+	return &Fetcher{CacheDir: cacheDir, Git: "git", Keep: 5, Timeout: 2 * time.Minute}
 }
 
 // Fetch makes Revision.Dir hold the tree of repoURL at ref (see Resolve

@@ -166,7 +166,7 @@ func TestFetchPrunesOldCheckouts(t *testing.T) {
 		}
 		dirs = append(dirs, rev.Dir)
 		// mtime is the recency; make it strictly increase.
-		old := time.Now().Add(time.Duration(i-10) * time.Minute)
+		old := time.Now().Add(time.Duration(i-60) * time.Minute) // older than the in-use window
 		if err := os.Chtimes(rev.Dir, old, old); err != nil {
 			t.Fatal(err)
 		}

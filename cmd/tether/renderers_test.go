@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -164,5 +165,36 @@ resource "aws_s3_bucket" "logs" { bucket = "logs" }
 	wantContains(t, "error", bad.stderr, "infra/main.tf:", "Unclosed configuration block")
 	if got := replicas(t, a.ns, "nginx"); got != 3 {
 		t.Errorf("replicas = %d after a failed render, want 3 (nothing changes)", got)
+	}
+}
+
+// A Helm hook never replaces an object that is not the app's own.
+func TestHelmHookRefusesForeignObject(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	a.path = "chart"
+	a.repo.Write("chart/Chart.yaml", "apiVersion: v2\nname: demo\nversion: 0.1.0\n")
+	a.repo.Write("chart/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: main}\n")
+	a.repo.Write("chart/templates/pre.yaml", `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: precious
+  annotations: {helm.sh/hook: pre-install}
+data: {from: hook}
+`)
+	a.repo.Commit("chart")
+	ctx := context.Background()
+	foreign := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "precious", Namespace: a.ns}, Data: map[string]string{"from": "someone else"}}
+	if _, err := cs().CoreV1().ConfigMaps(a.ns).Create(ctx, foreign, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res := a.cmd("sync")
+	if res.code == 0 {
+		t.Fatalf("sync replaced a foreign object with a hook: %s", res)
+	}
+	wantContains(t, "error", res.stderr, "precious", "not this app's")
+	got, err := cs().CoreV1().ConfigMaps(a.ns).Get(ctx, "precious", metav1.GetOptions{})
+	if err != nil || got.Data["from"] != "someone else" {
+		t.Fatalf("the foreign ConfigMap changed: %v, %v", got.Data, err)
 	}
 }

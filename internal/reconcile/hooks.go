@@ -68,6 +68,14 @@ func (r *Reconciler) runHook(ctx context.Context, u *unstructured.Unstructured, 
 	}
 	id := object.IDOf(u).Display()
 	popts.Owner.Mark(u)
+	// A hook may only replace or delete an object of this app's.
+	switch live, err := ri.Get(ctx, u.GetName(), metav1.GetOptions{}); {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("hook %s: %w", id, err)
+	case object.OwnerOf(live) != popts.Owner.String():
+		return fmt.Errorf("hook %s: an object of that name exists and is not this app's (owner %q); refusing to replace it", id, object.OwnerOf(live))
+	}
 	if slices.Contains(policies, "before-hook-creation") {
 		if err := deleteAndWait(ctx, r, u); err != nil {
 			return fmt.Errorf("hook %s: delete previous run: %w", id, err)
@@ -96,7 +104,8 @@ func (r *Reconciler) runHook(ctx context.Context, u *unstructured.Unstructured, 
 	failed := last.Status != health.Healthy
 	if (failed && slices.Contains(policies, "hook-failed")) || (!failed && slices.Contains(policies, "hook-succeeded")) {
 		bg := metav1.DeletePropagationBackground
-		if err := ri.Delete(ctx, u.GetName(), metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil && !apierrors.IsNotFound(err) {
+		uid := got.GetUID() // the object this hook run created, nothing else
+		if err := ri.Delete(ctx, u.GetName(), metav1.DeleteOptions{PropagationPolicy: &bg, Preconditions: &metav1.Preconditions{UID: &uid}}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 			return fmt.Errorf("hook %s: delete: %w", id, err)
 		}
 	}

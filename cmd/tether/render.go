@@ -36,6 +36,7 @@ func newRenderCmd(g *globalFlags) *cobra.Command {
 			out := cmd.OutOrStdout()
 			for _, u := range objs {
 				object.TakeSource(u)
+				object.TakeDecrypted(u)
 				data, err := yaml.Marshal(u.Object)
 				if err != nil {
 					return err

@@ -14,6 +14,10 @@ const (
 	// SourceAnnotation is set by renderers to the file (and line) an object
 	// came from; it is for messages and is removed before applying.
 	SourceAnnotation = "tether.dev/source"
+	// DecryptedAnnotation is set by renderers on objects decrypted from
+	// SOPS files: every value of theirs is masked in diffs. Like the
+	// source annotation, it is removed before applying.
+	DecryptedAnnotation = "tether.dev/decrypted"
 )
 
 // Owner names the Application that manages an object.
@@ -62,4 +66,20 @@ func TakeSource(u *unstructured.Unstructured) string {
 	}
 	u.SetAnnotations(ann)
 	return src
+}
+
+// TakeDecrypted reports whether u came from a decrypted file, and removes
+// the mark.
+func TakeDecrypted(u *unstructured.Unstructured) bool {
+	ann := u.GetAnnotations()
+	_, ok := ann[DecryptedAnnotation]
+	if !ok {
+		return false
+	}
+	delete(ann, DecryptedAnnotation)
+	if len(ann) == 0 {
+		ann = nil
+	}
+	u.SetAnnotations(ann)
+	return true
 }

@@ -25,6 +25,9 @@ func (c *Change) Diff() string {
 		after = nil
 	}
 	before, after = maskSecrets(before, after)
+	if c.Sensitive {
+		before, after = maskAll(before, after)
+	}
 	text, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
 		A: difflib.SplitLines(toYAML(before)), B: difflib.SplitLines(toYAML(after)),
 		FromFile: "live/" + c.ID.Display(), ToFile: "git/" + c.ID.Display(), Context: 3,
@@ -187,4 +190,90 @@ func reasonSuffix(r string) string {
 		return ""
 	}
 	return " (" + r + ")"
+}
+
+// maskAll masks every value outside apiVersion, kind and metadata of an
+// object decrypted from SOPS, marking the ones that differ.
+func maskAll(before, after *unstructured.Unstructured) (*unstructured.Unstructured, *unstructured.Unstructured) {
+	b, a := before.DeepCopy(), after.DeepCopy()
+	var bo, ao map[string]any
+	if b != nil {
+		bo = b.Object
+	}
+	if a != nil {
+		ao = a.Object
+	}
+	for k := range bo {
+		if k != "apiVersion" && k != "kind" && k != "metadata" {
+			bo[k], _ = maskValue(bo[k], ao[k], true)
+		}
+	}
+	for k := range ao {
+		if k != "apiVersion" && k != "kind" && k != "metadata" {
+			var bv any
+			if bo != nil {
+				bv = before.Object[k]
+			}
+			_, ao[k] = maskValue(bv, ao[k], bo != nil)
+		}
+	}
+	return b, a
+}
+
+// maskValue masks two parallel values leaf by leaf: "*** (masked)" where
+// they agree, "*** (masked, changed)" on the after side where they differ.
+func maskValue(b, a any, haveBefore bool) (any, any) {
+	bm, bIsMap := b.(map[string]any)
+	am, aIsMap := a.(map[string]any)
+	switch {
+	case bIsMap || aIsMap:
+		outB, outA := map[string]any{}, map[string]any{}
+		for k, v := range bm {
+			outB[k], _ = maskValue(v, am[k], true)
+		}
+		for k, v := range am {
+			_, outA[k] = maskValue(bm[k], v, bm != nil && bm[k] != nil)
+		}
+		return nilIfEmpty(outB, bIsMap), nilIfEmpty(outA, aIsMap)
+	}
+	bl, bIsList := b.([]any)
+	al, aIsList := a.([]any)
+	if bIsList || aIsList {
+		var outB, outA []any
+		for i, v := range bl {
+			var av any
+			if i < len(al) {
+				av = al[i]
+			}
+			mb, _ := maskValue(v, av, true)
+			outB = append(outB, mb)
+		}
+		for i, v := range al {
+			var bv any
+			if i < len(bl) {
+				bv = bl[i]
+			}
+			_, ma := maskValue(bv, v, i < len(bl))
+			outA = append(outA, ma)
+		}
+		return outB, outA
+	}
+	mb, ma := any(nil), any(nil)
+	if b != nil {
+		mb = "*** (masked)"
+	}
+	if a != nil {
+		ma = "*** (masked)"
+		if !haveBefore || fmt.Sprint(a) != fmt.Sprint(b) {
+			ma = "*** (masked, changed)"
+		}
+	}
+	return mb, ma
+}
+
+func nilIfEmpty(m map[string]any, was bool) any {
+	if !was {
+		return nil
+	}
+	return m
 }

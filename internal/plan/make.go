@@ -112,9 +112,10 @@ func prepare(c *kube.Client, desired []*unstructured.Unstructured, opts Options)
 	seen := map[object.ID]string{}
 	changes := make([]Change, 0, len(desired))
 	for _, u := range desired {
+		sensitive := object.TakeDecrypted(u)
 		src := object.TakeSource(u)
 		gvk := u.GroupVersionKind()
-		ch := Change{Desired: u, Source: src, Version: u.GetAPIVersion()}
+		ch := Change{Desired: u, Source: src, Version: u.GetAPIVersion(), Sensitive: sensitive}
 		m, err := c.Mapping(gvk.GroupKind(), gvk.Version)
 		switch {
 		case err == nil:

@@ -46,6 +46,9 @@ type Change struct {
 	FieldsHash  string `json:"-"`
 	// Source is the file (and line) the object came from, when known.
 	Source string `json:"source,omitempty"`
+	// Sensitive objects were decrypted from SOPS: their diff masks every
+	// value, whatever their kind.
+	Sensitive bool `json:"sensitive,omitempty"`
 }
 
 // Plan is the whole set of changes of one sync, in apply order.

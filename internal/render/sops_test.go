@@ -393,6 +393,15 @@ func TestSOPSDirectory(t *testing.T) {
 		}
 	}
 
+	// Decrypted objects are marked, so diffs mask all their values; the
+	// plain ConfigMap is not.
+	for i, o := range got {
+		_, marked := o.GetAnnotations()["tether.dev/decrypted"]
+		if want := ids(got)[i] != "ConfigMap/app"; marked != want {
+			t.Errorf("%s: decrypted mark = %v, want %v", ids(got)[i], marked, want)
+		}
+	}
+
 	// Without a decrypter: ErrEncrypted and no objects.
 	got, err = NewDirectory().Render(context.Background(), Request{RepoDir: repo})
 	if !errors.Is(err, ErrEncrypted) || got != nil {

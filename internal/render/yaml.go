@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tether-dev/tether/internal/object"
 	"io"
 	"io/fs"
 	"os"
@@ -93,6 +94,13 @@ func (d *Directory) readFile(repo *Repo, file string, seen dupSet) ([]*unstructu
 		if err != nil {
 			return nil, &Error{File: file, Err: fmt.Errorf("decrypt: %w", err)}
 		}
+		objs, err := decodeManifests(file, data, seen, true)
+		for _, u := range objs {
+			ann := u.GetAnnotations() // decodeManifests always sets the source
+			ann[object.DecryptedAnnotation] = "true"
+			u.SetAnnotations(ann)
+		}
+		return objs, err
 	}
 	return decodeManifests(file, data, seen, true)
 }

@@ -31,8 +31,12 @@ vet:
 test: deps testenv vet
 	$(GO) test -count=1 -timeout 25m ./...
 
+# bench runs every benchmark, each beside its reference in the same run
+# (kubectl, kustomize, helm template, a bare SSA loop); medians of 5.
+# Roughly 30 minutes; BENCH=SyncConfigMaps (a regexp) picks some.
+BENCH ?= .
 bench: testenv
-	$(GO) test -run '^$$' -bench . -benchtime 1x -count 5 ./...
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime 1x -count 5 -timeout 90m ./...
 
 # demo: a local cluster, a Git repo made from examples/, and `tether run` on
 # it; prints what to try. Ctrl-C stops everything.

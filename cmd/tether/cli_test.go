@@ -146,6 +146,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"diff"},
 		{"sync", "unexpected-argument", "--repo", "."},
 		{"status", "-o", "xml"},
+		{"nope"},
 	} {
 		if res := a.tether(args...); res.code != 2 || res.stderr == "" {
 			t.Errorf("tether %s: %s; want exit 2 with a message", strings.Join(args, " "), res)

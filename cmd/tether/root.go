@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -24,6 +25,9 @@ func exitCode(err error) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
+	}
+	if strings.HasPrefix(err.Error(), "unknown command ") {
+		return 2 // cobra's own usage error: `tether nope`
 	}
 	return 1
 }

@@ -148,6 +148,9 @@ spec:
 	if got := len(a.status().Status.Inventory); got != 4 {
 		t.Errorf("inventory has %d entries, want 4 (the kept objects stay in it)", got)
 	}
+	if ready := a.status().Status.Condition("Ready"); ready == nil || !strings.Contains(ready.Message, "is protected (annotate tether.dev/prune=true") {
+		t.Errorf("the Ready condition does not say why objects were kept: %+v", ready)
+	}
 
 	// Opt in: back in Git with the annotation, then out again.
 	optIn := "\n  annotations:\n    tether.dev/prune: \"true\""

@@ -69,6 +69,9 @@ func (r *Reconciler) nextStatus(app *v1alpha1.Application, opts Options, res *Re
 			ready.Status, ready.Reason = metav1.ConditionFalse, "Progressing"
 			ready.Message += "; health: " + res.Health.String()
 		}
+		if kept := keptReasons(res); kept != "" {
+			ready.Message += "; " + kept
+		}
 	} else {
 		st.Sync = v1alpha1.SyncStatus{Status: v1alpha1.SyncOutOfSync, Revision: rev.Commit}
 		if res.Plan == nil {
@@ -189,6 +192,20 @@ func alreadyRecorded(app *v1alpha1.Application, res *Result) bool {
 		}
 	}
 	return true
+}
+
+// keptReasons says which objects that left Git a prune rail kept, and why.
+func keptReasons(res *Result) string {
+	var reasons []string
+	for _, o := range res.Pruned {
+		if o.Kept && o.Err == nil && o.Reason != "" {
+			reasons = append(reasons, o.Reason)
+		}
+	}
+	if len(reasons) > 3 {
+		reasons = append(reasons[:3], fmt.Sprintf("and %d more", len(reasons)-3))
+	}
+	return strings.Join(reasons, "; ")
 }
 
 func sameFailure(prev, next v1alpha1.HistoryEntry) bool {

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
+	"github.com/tether-dev/tether/internal/health"
 	"github.com/tether-dev/tether/internal/kube"
 )
 
@@ -24,7 +25,7 @@ var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version:
 func EnsureCRD(ctx context.Context, c *kube.Client) error {
 	crd := v1alpha1.CRD()
 	ri := c.Dynamic.Resource(crdGVR)
-	if live, err := ri.Get(ctx, crd.GetName(), metav1.GetOptions{}); err == nil && established(live) && sameSpec(live, crd) {
+	if live, err := ri.Get(ctx, crd.GetName(), metav1.GetOptions{}); err == nil && health.Assess(live).Status == health.Healthy && sameSpec(live, crd) {
 		return nil
 	}
 	if _, err := ri.Apply(ctx, crd.GetName(), crd, metav1.ApplyOptions{FieldManager: "tether", Force: true}); err != nil {
@@ -34,7 +35,7 @@ func EnsureCRD(ctx context.Context, c *kube.Client) error {
 	defer cancel()
 	for {
 		live, err := ri.Get(ctx, crd.GetName(), metav1.GetOptions{})
-		if err == nil && established(live) {
+		if err == nil && health.Assess(live).Status == health.Healthy {
 			c.Reset()
 			return nil
 		}
@@ -50,16 +51,6 @@ func sameSpec(live, want *unstructured.Unstructured) bool {
 	a, _, _ := unstructured.NestedFieldNoCopy(live.Object, "spec", "versions")
 	b, _, _ := unstructured.NestedFieldNoCopy(want.Object, "spec", "versions")
 	return fmt.Sprint(a) == fmt.Sprint(b)
-}
-
-func established(u *unstructured.Unstructured) bool {
-	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-	for _, c := range conds {
-		if m, _ := c.(map[string]any); m["type"] == "Established" && m["status"] == "True" {
-			return true
-		}
-	}
-	return false
 }
 
 // Lookup reads the live Application like Get, but a missing one (or a

@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/tether-dev/tether/internal/health"
 	"github.com/tether-dev/tether/internal/kube"
 	"github.com/tether-dev/tether/internal/object"
 	"github.com/tether-dev/tether/internal/plan"
@@ -222,7 +223,7 @@ func waitEstablished(ctx context.Context, c *kube.Client, names []string, timeou
 	for _, name := range names {
 		for {
 			u, err := ri.Get(ctx, name, metav1.GetOptions{})
-			if err == nil && established(u) {
+			if err == nil && health.Assess(u).Status == health.Healthy {
 				break
 			}
 			select {
@@ -233,15 +234,4 @@ func waitEstablished(ctx context.Context, c *kube.Client, names []string, timeou
 		}
 	}
 	return nil
-}
-
-func established(u *unstructured.Unstructured) bool {
-	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-	for _, c := range conds {
-		m, _ := c.(map[string]any)
-		if m["type"] == "Established" && m["status"] == "True" {
-			return true
-		}
-	}
-	return false
 }

@@ -24,6 +24,11 @@ func TestSyncSOPSEncryptedSecret(t *testing.T) {
 	if _, err := cs().CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "prod"}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
+	// The fixture names namespace prod: the Secret is shared by every run
+	// of this test, so start and end without it.
+	dropDB := func() { _ = cs().CoreV1().Secrets("prod").Delete(ctx, "db", metav1.DeleteOptions{}) }
+	dropDB()
+	t.Cleanup(dropDB)
 	enc, err := os.ReadFile(filepath.Join(sopsFixtures, "secret.enc.yaml"))
 	if err != nil {
 		t.Fatal(err)

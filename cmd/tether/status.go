@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"text/tabwriter"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 func newStatusCmd(g *globalFlags) *cobra.Command {
 	var output, namespace string
 	var all bool
+	var ctl controlFlags
 	cmd := &cobra.Command{
 		Use:   "status [APP]",
 		Short: "Show Applications: revision, sync and health",
@@ -25,26 +28,18 @@ func newStatusCmd(g *globalFlags) *cobra.Command {
 			if output != "table" && output != "json" && output != "yaml" {
 				return usageErr(fmt.Errorf("-o %q: want table, json or yaml", output))
 			}
-			c, err := g.client()
-			if err != nil {
-				return usageErr(err)
-			}
 			ns := namespace
 			if all {
 				ns = metav1.NamespaceAll
 			}
-			list, err := c.Dynamic.Resource(v1alpha1.GroupVersionResource).Namespace(ns).List(cmd.Context(), metav1.ListOptions{})
+			listed, err := listApps(cmd.Context(), g, &ctl, ns)
 			if err != nil {
-				return &exitError{code: 1, err: fmt.Errorf("list applications: %w", err)}
+				return err
 			}
 			var apps []*v1alpha1.Application
-			for i := range list.Items {
-				if len(args) == 1 && list.Items[i].GetName() != args[0] {
+			for _, app := range listed {
+				if (len(args) == 1 && app.Name != args[0]) || (ns != "" && app.Namespace != ns) {
 					continue
-				}
-				app, err := v1alpha1.FromUnstructured(&list.Items[i])
-				if err != nil {
-					return err
 				}
 				apps = append(apps, app)
 			}
@@ -77,6 +72,8 @@ func newStatusCmd(g *globalFlags) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVarP(&output, "output", "o", "table", "output format: table, json or yaml")
 	f.StringVar(&namespace, "app-namespace", "tether-system", "namespace of the Applications")
+	f.StringVar(&ctl.server, "server", "", "URL of a running agent (tether run --listen) to ask instead of the cluster")
+	f.StringVar(&ctl.token, "token", "", "with --server: API token (default $TETHER_API_TOKEN)")
 	f.BoolVarP(&all, "all-namespaces", "A", false, "Applications in every namespace")
 	return cmd
 }
@@ -111,4 +108,37 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// listApps lists Applications from the cluster, or from a running agent
+// (its cache) with --server.
+func listApps(ctx context.Context, g *globalFlags, ctl *controlFlags, ns string) ([]*v1alpha1.Application, error) {
+	if ctl.server != "" {
+		ac, err := ctl.control(g)
+		if err != nil {
+			return nil, err
+		}
+		var apps []*v1alpha1.Application
+		if err := ac.(*agentControl).do(ctx, http.MethodGet, "/api/v1/apps", nil, &apps); err != nil {
+			return nil, controlErr(err)
+		}
+		return apps, nil
+	}
+	c, err := g.client()
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	list, err := c.Dynamic.Resource(v1alpha1.GroupVersionResource).Namespace(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, &exitError{code: 1, err: fmt.Errorf("list applications: %w", err)}
+	}
+	apps := make([]*v1alpha1.Application, 0, len(list.Items))
+	for i := range list.Items {
+		app, err := v1alpha1.FromUnstructured(&list.Items[i])
+		if err != nil {
+			return nil, err
+		}
+		apps = append(apps, app)
+	}
+	return apps, nil
 }

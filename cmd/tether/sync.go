@@ -1,8 +1,11 @@
 package main
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -21,6 +24,7 @@ import (
 func newSyncCmd(g *globalFlags) *cobra.Command {
 	var s sourceFlags
 	var prune, dryRun, wait bool
+	var ctl controlFlags
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "sync",
@@ -34,6 +38,9 @@ Exit status: 0 on success (and healthy, with --wait), 1 when the sync or
 the health check failed, 2 on bad input.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ctl.server != "" {
+				return requestSync(cmd, g, &ctl, &s)
+			}
 			app, rev, err := s.load()
 			if err != nil {
 				return err
@@ -85,6 +92,8 @@ the health check failed, 2 on bad input.`,
 	f.BoolVar(&dryRun, "dry-run", false, "show what would change, change nothing")
 	f.BoolVar(&wait, "wait", false, "wait until every object is healthy")
 	f.DurationVar(&timeout, "timeout", 5*time.Minute, "with --wait: how long to wait for health")
+	f.StringVar(&ctl.server, "server", "", "ask a running agent (tether run --listen URL) to sync the app named by --name or --app, instead of syncing from here")
+	f.StringVar(&ctl.token, "token", "", "with --server: API token (default $TETHER_API_TOKEN)")
 	return cmd
 }
 
@@ -163,4 +172,22 @@ func newProgress(w io.Writer) *progress {
 		fmt.Fprintf(p.w, "  waiting for health: %d of %d objects not healthy yet\n", waiting, len(m))
 	}
 	return p
+}
+
+// requestSync asks a running agent to sync an app now (it applies even
+// without syncPolicy.automated) and returns at once.
+func requestSync(cmd *cobra.Command, g *globalFlags, ctl *controlFlags, s *sourceFlags) error {
+	name := cmp.Or(s.name, s.app)
+	if name == "" {
+		return usageErr(errors.New("--server: name the application with --name or --app"))
+	}
+	ac, err := ctl.control(g)
+	if err != nil {
+		return err
+	}
+	if err := ac.(*agentControl).do(cmd.Context(), http.MethodPost, appPath(s.appNamespace, name, "sync"), map[string]any{}, nil); err != nil {
+		return controlErr(err)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "sync of %s/%s requested; the agent applies it now (tether status --server %s)\n", s.appNamespace, name, ctl.server)
+	return nil
 }

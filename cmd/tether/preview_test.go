@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -46,8 +47,8 @@ func TestDiffPreviewsPullRequestBranch(t *testing.T) {
 	if got := replicas(t, a.ns, "nginx"); got != 2 {
 		t.Errorf("replicas = %d after a preview, want 2 (a diff changes nothing)", got)
 	}
-	if _, err := cs().CoreV1().ConfigMaps(a.ns).Get(context.Background(), "settings", metav1.GetOptions{}); err == nil {
-		t.Error("a preview created the ConfigMap")
+	if _, err := cs().CoreV1().ConfigMaps(a.ns).Get(context.Background(), "settings", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("a preview created the ConfigMap (get: %v)", err)
 	}
 	after := a.status().Status
 	if len(after.History) != len(before.History) || after.LastAttemptedRevision != before.LastAttemptedRevision {

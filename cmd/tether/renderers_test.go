@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -66,10 +68,22 @@ metadata:
 	ctx := context.Background()
 	get := func(name string) (*metav1.ObjectMeta, bool) {
 		cm, err := cs().CoreV1().ConfigMaps(a.ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
+		if apierrors.IsNotFound(err) {
 			return nil, false
 		}
+		if err != nil {
+			t.Fatalf("get %s: %v", name, err)
+		}
 		return &cm.ObjectMeta, true
+	}
+	// Neither object changes after it is created, so its resourceVersion
+	// (etcd's revision) orders the creations.
+	rv := func(m *metav1.ObjectMeta) int {
+		n, err := strconv.Atoi(m.ResourceVersion)
+		if err != nil {
+			t.Fatalf("resourceVersion %q: %v", m.ResourceVersion, err)
+		}
+		return n
 	}
 	mainCM, ok := get("web-main")
 	if !ok {
@@ -79,7 +93,8 @@ metadata:
 	if !ok {
 		t.Fatal("pre-install hook web-pre did not run")
 	}
-	if _, ok := get("web-post"); !ok {
+	post, ok := get("web-post")
+	if !ok {
 		t.Fatal("post-install hook web-post did not run")
 	}
 	if _, ok := get("web-cleanup"); ok {
@@ -88,8 +103,8 @@ metadata:
 	if _, ok := get("web-test"); ok {
 		t.Error("a test hook was applied by a sync")
 	}
-	if pre.CreationTimestamp.After(mainCM.CreationTimestamp.Time) {
-		t.Errorf("pre hook created at %v, after the main object (%v)", pre.CreationTimestamp, mainCM.CreationTimestamp)
+	if !(rv(pre) < rv(mainCM) && rv(mainCM) < rv(post)) {
+		t.Errorf("created in the order pre=%d main=%d post=%d (resourceVersions); want pre < main < post", rv(pre), rv(mainCM), rv(post))
 	}
 	inv := a.status().Status.Inventory
 	if len(inv) != 1 || !strings.Contains(inv[0].ID, "_web-main_") {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
@@ -249,7 +250,7 @@ func TestSafetyDryRunChangesNothing(t *testing.T) {
 	if exists(t, configMapsGVR, a.ns, "settings") {
 		t.Errorf("sync --dry-run created ConfigMap settings")
 	}
-	if _, err := dyn(t).Resource(v1alpha1.GroupVersionResource).Namespace(a.appN).Get(context.Background(), a.name, metav1.GetOptions{}); err == nil {
+	if _, err := dyn(t).Resource(v1alpha1.GroupVersionResource).Namespace(a.appN).Get(context.Background(), a.name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("sync --dry-run created the Application %s/%s", a.appN, a.name)
 	}
 

@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -19,17 +19,11 @@ func TestCLIThroughAgentServer(t *testing.T) {
 	a.repo.Commit("a configmap")
 	file := a.writeAppFile("    prune: true") // not automated: the agent only compares
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	agentOut := &lockedBuffer{}
 	go func() {
-		done <- run(ctx, []string{"run", "-f", file, "--namespace", a.appN, "--listen", addr,
+		done <- run(ctx, []string{"run", "-f", file, "--namespace", a.appN, "--listen", "127.0.0.1:0",
 			"--kubeconfig", env.CP.Kubeconfig, "--cache-dir", t.TempDir()}, agentOut, agentOut)
 	}()
 	t.Cleanup(func() {
@@ -38,14 +32,27 @@ func TestCLIThroughAgentServer(t *testing.T) {
 			t.Errorf("tether run exited %d:\n%s", code, agentOut.String())
 		}
 	})
-	server := "http://" + addr
+	var server string
+	eventually(t, 20*time.Second, "the agent serving", func() (bool, string) {
+		out := agentOut.String()
+		i := strings.Index(out, "url=http://")
+		if i < 0 {
+			return false, out
+		}
+		server = strings.Fields(out[i+len("url="):])[0]
+		return true, ""
+	})
 
 	eventually(t, 20*time.Second, "status through the agent lists the app", func() (bool, string) {
 		res := a.tether("status", "--server", server, "--app-namespace", a.appN)
 		return res.code == 0 && strings.Contains(res.stdout, a.name), res.String()
 	})
-	if _, err := cs().CoreV1().ConfigMaps(a.ns).Get(context.Background(), "through-agent", metav1.GetOptions{}); err == nil {
-		t.Fatal("the agent applied an app that is not automated")
+	eventually(t, 20*time.Second, "the agent marking the app OutOfSync", func() (bool, string) {
+		st := a.status().Status.Sync
+		return st.Status == "OutOfSync", st.Status
+	})
+	if _, err := cs().CoreV1().ConfigMaps(a.ns).Get(context.Background(), "through-agent", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the agent applied an app that is not automated (get: %v)", err)
 	}
 	res := a.tether("sync", "--server", server, "--name", a.name, "--app-namespace", a.appN)
 	if res.code != 0 || !strings.Contains(res.stdout, "sync of "+a.appN+"/"+a.name+" requested") {

@@ -47,8 +47,8 @@ func TestSyncSOPSEncryptedSecret(t *testing.T) {
 		t.Fatalf("sync without a key: %s", noKey)
 	}
 	wantContains(t, "error", noKey.stderr, "deploy/secret.yaml", "SOPS-encrypted")
-	if _, err := cs().CoreV1().Secrets("prod").Get(ctx, "db", metav1.GetOptions{}); err == nil {
-		t.Fatal("an encrypted Secret was applied without a key")
+	if _, err := cs().CoreV1().Secrets("prod").Get(ctx, "db", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("an encrypted Secret was applied without a key (get: %v)", err)
 	}
 
 	res := a.tether(append(append([]string{"sync"}, a.src()...), "--sops-age-key-file", keys)...)

@@ -108,25 +108,38 @@ func TestDriftSelfHeal(t *testing.T) {
 	k.waitApplied("web", webSHA, 20*time.Second)
 	ctx := context.Background()
 	deploys := k.c.Clientset.AppsV1().Deployments(k.ns)
-	healedBy := func(t *testing.T, want string) {
+	// healedBy waits for a history entry newer than top (the newest ID
+	// before the change) made by the wanted initiator.
+	topID := func() int64 {
+		if h := k.app("cfg").Status.History; len(h) > 0 {
+			return h[0].ID
+		}
+		return 0
+	}
+	healedBy := func(t *testing.T, top int64, want string) {
 		t.Helper()
-		waitFor(t, 5*time.Second, "a history entry of the heal", func() (bool, string) {
+		waitFor(t, 5*time.Second, "a new history entry of the heal", func() (bool, string) {
 			h := k.app("cfg").Status.History
-			return len(h) > 0 && h[0].Initiator == want, fmt.Sprintf("history[0] = %+v", h[0])
+			if len(h) == 0 {
+				return false, "no history"
+			}
+			return h[0].ID > top && h[0].Initiator == want, fmt.Sprintf("history[0] = %+v (top before: %d)", h[0], top)
 		})
 	}
 
 	t.Run("edit ConfigMap data", func(t *testing.T) {
+		top := topID()
 		k.setCM("settings", "color", "red")
 		k.waitCM("settings", "color", "blue", 10*time.Second)
-		healedBy(t, "agent:drift")
+		healedBy(t, top, "agent:drift")
 	})
 	t.Run("delete ConfigMap", func(t *testing.T) {
+		top := topID()
 		if err := k.c.Clientset.CoreV1().ConfigMaps(k.ns).Delete(ctx, "settings", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		k.waitCM("settings", "color", "blue", 10*time.Second)
-		healedBy(t, "agent:drift")
+		healedBy(t, top, "agent:drift")
 	})
 	t.Run("scale Deployment by Update", func(t *testing.T) {
 		d, err := deploys.Get(ctx, "web", metav1.GetOptions{})

@@ -53,7 +53,18 @@ func TestNoopPollMakesNoAPIRequests(t *testing.T) {
 	k.startAgent(agentOpts{interval: time.Hour})
 	k.createApp("web", repo.url, policy{automated: true, selfHeal: true, interval: time.Second})
 	k.waitApplied("web", first, 20*time.Second)
-	time.Sleep(2 * time.Second) // let the drift watch start and the health recheck pass
+	// Settle: the drift watch starting and the health recheck after the
+	// first sync make requests; wait (up to 15 s) for a quiet second
+	// before measuring, instead of guessing how long that takes.
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		w, g := agentRequests(idleWindow(t, k, time.Second))
+		if w == 0 && g == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent never went quiet: still %g writes and %g GETs a second after 15 s", w, g)
+		}
+	}
 
 	d := idleWindow(t, k, 4*time.Second)
 	t.Logf("requests over 4 idle poll intervals: %s", testenv.FormatRequests(d))

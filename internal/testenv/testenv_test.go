@@ -23,6 +23,7 @@ func start(t *testing.T, p Profile) *ControlPlane {
 	if err != nil {
 		t.Fatalf("start %s: %v", p, err)
 	}
+	t.Cleanup(cp.Stop) // also when the test fails early; Stop twice is harmless
 	return cp
 }
 
@@ -94,13 +95,18 @@ func TestFullProfileRunsADeployment(t *testing.T) {
 	if _, err := cs.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	var last *appsv1.Deployment
+	var last appsv1.DeploymentStatus
+	var lastErr error
 	for ctx.Err() == nil {
-		last, _ = cs.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{})
-		if last != nil && last.Status.AvailableReplicas == 2 {
+		got, err := cs.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{})
+		if err == nil {
+			last = got.Status
+		}
+		lastErr = err
+		if err == nil && got.Status.AvailableReplicas == 2 {
 			return
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("deployment never became available: %+v", last.Status)
+	t.Fatalf("deployment never became available: status %+v, last error %v", last, lastErr)
 }

@@ -65,4 +65,39 @@ func TestCLIThroughAgentServer(t *testing.T) {
 	if res := a.tether("sync", "--server", server, "--name", "nope", "--app-namespace", a.appN); res.code != 2 {
 		t.Errorf("sync --server of an unknown app: %s; want exit 2", res)
 	}
+
+	// history, suspend, resume and rollback through the real agent's API.
+	first := a.repo.Head()
+	eventually(t, 20*time.Second, "history through the agent", func() (bool, string) {
+		res := a.tether("history", a.name, "--server", server, "--app-namespace", a.appN)
+		return res.code == 0 && strings.Contains(res.stdout, first[:7]), res.String()
+	})
+	via := func(args ...string) {
+		t.Helper()
+		args = append(args, "--server", server, "--app-namespace", a.appN)
+		if res := a.tether(args...); res.code != 0 {
+			t.Fatalf("tether %s: %s", strings.Join(args, " "), res)
+		}
+	}
+	via("suspend", a.name)
+	if !a.status().Spec.Suspend {
+		t.Error("suspend --server did not set spec.suspend")
+	}
+	via("resume", a.name)
+	if a.status().Spec.Suspend {
+		t.Error("resume --server did not clear spec.suspend")
+	}
+	a.repo.Write("deploy/cm.yaml", configMapYAML("through-agent", "v2"))
+	a.repo.Commit("v2")
+	via("rollback", a.name, first[:8])
+	if pin := a.status().Spec.Pin; pin == nil || pin.Revision != first {
+		t.Errorf("rollback --server: spec.pin = %+v, want %s", pin, first)
+	}
+	if res := a.tether("rollback", a.name, "0000000", "--server", server, "--app-namespace", a.appN); res.code != 2 {
+		t.Errorf("rollback --server to a revision never synced: %s; want exit 2", res)
+	}
+	via("rollback", a.name, "--resume")
+	if pin := a.status().Spec.Pin; pin != nil {
+		t.Errorf("rollback --resume --server left spec.pin = %+v", pin)
+	}
 }

@@ -76,7 +76,9 @@ func (a *Agent) process(ctx context.Context, key string) error {
 		return err
 	}
 	a.schedulePoll(key, app)
-	if mode == reconcile.Sync && res.Health.Status != health.Healthy {
+	// Not healthy yet after a sync (or still not, at a recheck, which may
+	// run as a Check): look again soon, so status follows the rollout.
+	if (mode == reconcile.Sync || why.health) && res.Health.Status != health.Healthy {
 		a.later(key, a.opts.HealthRecheck, func(st *appState) *time.Time { return &st.healthAt })
 	}
 	return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -126,29 +127,11 @@ func TestSyncHCLArticleApp(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
 	a.path = "infra"
-	tf := `resource "kubernetes_deployment" "nginx" {
-  metadata {
-    name   = "nginx"
-    labels = { app = "nginx" }
-  }
-  spec {
-    replicas = 2
-    selector { match_labels = { app = "nginx" } }
-    template {
-      metadata { labels = { app = "nginx" } }
-      spec {
-        container {
-          image = "nginx:1.25"
-          name  = "nginx"
-          port { container_port = 80 }
-          resources { limits = { cpu = "0.5", memory = "512Mi" } }
-        }
-      }
-    }
-  }
-}
-resource "aws_s3_bucket" "logs" { bucket = "logs" }
-`
+	article, err := os.ReadFile("../../internal/render/testdata/hcl/nginx/main.tf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tf := string(article) + "resource \"aws_s3_bucket\" \"logs\" { bucket = \"logs\" }\n"
 	a.repo.Write("infra/main.tf", tf)
 	a.repo.Commit("nginx in terraform syntax")
 	res := a.mustSync()

@@ -118,29 +118,15 @@ func hclCheckTyped(t *testing.T, o *unstructured.Unstructured) {
 }
 
 // hclArticle is the article's nginx example, with its one-line metadata
-// block split so that it is valid HCL.
-const hclArticle = `resource "kubernetes_deployment" "nginx" {
-  metadata {
-    name   = "nginx"
-    labels = { app = "nginx" }
-  }
-  spec {
-    replicas = 2
-    selector { match_labels = { app = "nginx" } }
-    template {
-      metadata { labels = { app = "nginx" } }
-      spec {
-        container {
-          image = "nginx:1.25"
-          name  = "nginx"
-          port { container_port = 80 }
-          resources { limits = { cpu = "0.5", memory = "512Mi" } }
-        }
-      }
-    }
-  }
-}
-`
+// block split so that it is valid HCL. It is the golden fixture's input,
+// read once so the example exists in one place.
+var hclArticle = func() string {
+	data, err := os.ReadFile("testdata/hcl/nginx/main.tf")
+	if err != nil {
+		panic(err) // the fixture is part of the package
+	}
+	return string(data)
+}()
 
 func TestHCLArticle(t *testing.T) {
 	tests := []struct {

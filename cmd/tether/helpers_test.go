@@ -20,6 +20,7 @@ import (
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
 	"github.com/tether-dev/tether/internal/appctl"
+	"github.com/tether-dev/tether/internal/testenv"
 	"github.com/tether-dev/tether/internal/testenv/gittest"
 )
 
@@ -252,43 +253,11 @@ func wantContains(t *testing.T, what, s string, subs ...string) {
 	}
 }
 
-// nginx manifests of the article.
-func deploymentYAML(name string, replicas int) string {
-	return fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: %[1]s
-spec:
-  replicas: %[2]d
-  selector:
-    matchLabels:
-      app: %[1]s
-  template:
-    metadata:
-      labels:
-        app: %[1]s
-    spec:
-      containers:
-      - name: nginx
-        image: nginx:1.27
-        ports:
-        - containerPort: 80
-`, name, replicas)
-}
-
-func serviceYAML(name string) string {
-	return fmt.Sprintf(`apiVersion: v1
-kind: Service
-metadata:
-  name: %[1]s
-spec:
-  selector:
-    app: %[1]s
-  ports:
-  - port: 80
-    targetPort: 80
-`, name)
-}
+// Manifests shared with the other packages' tests.
+var (
+	deploymentYAML = testenv.DeploymentYAML
+	serviceYAML    = testenv.ServiceYAML
+)
 
 func configMapYAML(name, value string) string {
 	return fmt.Sprintf(`apiVersion: v1

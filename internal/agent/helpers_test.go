@@ -79,39 +79,11 @@ func configMapYAML(name string, data map[string]string) string {
 	return b.String()
 }
 
-func deploymentYAML(name string, replicas int) string {
-	return fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: %[1]s
-spec:
-  replicas: %[2]d
-  selector:
-    matchLabels:
-      app: %[1]s
-  template:
-    metadata:
-      labels:
-        app: %[1]s
-    spec:
-      containers:
-      - name: nginx
-        image: nginx:1.27
-`, name, replicas)
-}
-
-func serviceYAML(name string) string {
-	return fmt.Sprintf(`apiVersion: v1
-kind: Service
-metadata:
-  name: %[1]s
-spec:
-  selector:
-    app: %[1]s
-  ports:
-  - port: 80
-`, name)
-}
+// Manifests shared with the other packages' tests.
+var (
+	deploymentYAML = testenv.DeploymentYAML
+	serviceYAML    = testenv.ServiceYAML
+)
 
 // cluster is one test's connection to the control plane, in a namespace
 // of its own that holds both the Applications and their objects.

@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tether-dev/tether/internal/appctl"
 	"github.com/tether-dev/tether/internal/reconcile"
 )
 
@@ -35,12 +34,8 @@ Exit status: 0 when the cluster is in sync, 1 when there are differences,
 				return usageErr(err)
 			}
 			ctx := cmd.Context()
-			// Read-only: the live Application gives the inventory (what
-			// would be pruned); the file's spec is what is compared.
-			if live, err := appctl.Lookup(ctx, c.Dynamic, app.Namespace, app.Name); err != nil {
+			if err := takeLiveStatus(ctx, c, app); err != nil {
 				return &exitError{code: 2, err: err}
-			} else if live != nil {
-				app.Status = live.Status
 			}
 			r, err := g.reconciler(c, nil)
 			if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
+	"github.com/tether-dev/tether/internal/appctl"
 	"github.com/tether-dev/tether/internal/apply"
 	"github.com/tether-dev/tether/internal/kube"
 	"github.com/tether-dev/tether/internal/reconcile"
@@ -208,4 +210,18 @@ func runErr(err error) error {
 		return &exitError{code: 2, err: err}
 	}
 	return &exitError{code: 1, err: err}
+}
+
+// takeLiveStatus gives app the status of its live Application, if any, for
+// a read-only run (diff, sync --dry-run): the live inventory says what
+// would be pruned, while app's spec (from -f or --repo) is what is compared.
+func takeLiveStatus(ctx context.Context, c *kube.Client, app *v1alpha1.Application) error {
+	live, err := appctl.Lookup(ctx, c.Dynamic, app.Namespace, app.Name)
+	if err != nil {
+		return err
+	}
+	if live != nil {
+		app.Status = live.Status
+	}
+	return nil
 }

@@ -57,10 +57,8 @@ the health check failed, 2 on bad input.`,
 			mode := reconcile.Sync
 			if dryRun {
 				mode = reconcile.DryRun
-				if live, err := appctl.Lookup(ctx, c.Dynamic, app.Namespace, app.Name); err != nil {
+				if err := takeLiveStatus(ctx, c, app); err != nil {
 					return runErr(err)
-				} else if live != nil {
-					app.Status = live.Status
 				}
 			} else if app, err = appctl.Upsert(ctx, c, app); err != nil {
 				return runErr(err)

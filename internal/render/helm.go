@@ -44,11 +44,7 @@ var _ Renderer = Helm{}
 
 // Render renders the chart.
 func (h Helm) Render(ctx context.Context, req Request) ([]*unstructured.Unstructured, error) {
-	dir, err := Clean(req.Path)
-	if err != nil {
-		return nil, &Error{File: req.Path, Err: err}
-	}
-	repo, err := OpenRepo(req.RepoDir, req.MaxBytes)
+	dir, repo, err := openRequest(req)
 	if err != nil {
 		return nil, err
 	}

@@ -48,11 +48,7 @@ const maxKustomizeDepth = 64
 
 // Render builds the kustomization at req.Path.
 func (k Kustomize) Render(ctx context.Context, req Request) ([]*unstructured.Unstructured, error) {
-	dir, err := Clean(req.Path)
-	if err != nil {
-		return nil, &Error{File: req.Path, Err: err}
-	}
-	repo, err := OpenRepo(req.RepoDir, req.MaxBytes)
+	dir, repo, err := openRequest(req)
 	if err != nil {
 		return nil, err
 	}

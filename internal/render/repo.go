@@ -118,3 +118,17 @@ func containErr(err error) error {
 	}
 	return err
 }
+
+// openRequest validates req.Path and opens the repository for it, with
+// req's byte cap: the start of every renderer that reads a directory.
+func openRequest(req Request) (string, *Repo, error) {
+	dir, err := Clean(req.Path)
+	if err != nil {
+		return "", nil, &Error{File: req.Path, Err: err}
+	}
+	repo, err := OpenRepo(req.RepoDir, req.MaxBytes)
+	if err != nil {
+		return "", nil, err
+	}
+	return dir, repo, nil
+}

@@ -33,6 +33,10 @@ type driftWatch struct {
 
 	mu        sync.Mutex
 	informers map[schema.GroupVersionResource]cache.SharedIndexInformer // guarded by mu
+	// fields indexes each app's inventory (app key → object ID → the field
+	// set hash recorded at its last apply), so an object event costs a map
+	// lookup, not a conversion of the Application. Guarded by mu.
+	fields map[string]map[string]string
 }
 
 func newDriftWatch(a *Agent) *driftWatch {
@@ -45,10 +49,29 @@ func newDriftWatch(a *Agent) *driftWatch {
 			o.LabelSelector = object.OwnerLabel
 		}),
 		informers: map[schema.GroupVersionResource]cache.SharedIndexInformer{},
+		fields:    map[string]map[string]string{},
 	}
 }
 
 func (d *driftWatch) stop() { d.cancel() }
+
+// index records the app's inventory for changed.
+func (d *driftWatch) index(app *v1alpha1.Application) {
+	m := make(map[string]string, len(app.Status.Inventory))
+	for _, e := range app.Status.Inventory {
+		m[e.ID] = e.Fields
+	}
+	d.mu.Lock()
+	d.fields[app.Namespace+"/"+app.Name] = m
+	d.mu.Unlock()
+}
+
+// forget drops an app's index.
+func (d *driftWatch) forget(key string) {
+	d.mu.Lock()
+	delete(d.fields, key)
+	d.mu.Unlock()
+}
 
 // track makes sure every resource in the app's inventory is watched.
 func (d *driftWatch) track(u *unstructured.Unstructured) {
@@ -60,6 +83,7 @@ func (d *driftWatch) track(u *unstructured.Unstructured) {
 }
 
 func (d *driftWatch) trackApp(app *v1alpha1.Application) {
+	d.index(app)
 	for _, e := range app.Status.Inventory {
 		gvr, gk, ok := d.resourceOf(e)
 		if !ok {
@@ -130,22 +154,15 @@ func (d *driftWatch) changed(gk schema.GroupKind, obj any, deleted bool) {
 	if owner == "" || !strings.Contains(owner, "/") {
 		return
 	}
-	app, err := d.a.getApp(owner)
-	if err != nil {
-		return
-	}
 	id := object.ID{Group: gk.Group, Kind: gk.Kind, Namespace: m.Namespace, Name: m.Name}.String()
-	for _, e := range app.Status.Inventory {
-		if e.ID != id {
-			continue
-		}
-		if e.Fields == "" {
-			return // never applied with a recorded field set (extraneous, failed): nothing to compare
-		}
-		if deleted || plan.FieldsHashOf(m.ManagedFields) != e.Fields {
-			d.a.enqueue(owner, d.a.healDelay(owner), func(r *reasons) { r.drift = true })
-		}
-		return
+	d.mu.Lock()
+	fields, ours := d.fields[owner][id]
+	d.mu.Unlock()
+	if !ours || fields == "" {
+		return // not in the inventory, or never applied with a recorded field set
+	}
+	if deleted || plan.FieldsHashOf(m.ManagedFields) != fields {
+		d.a.enqueue(owner, d.a.healDelay(owner), func(r *reasons) { r.drift = true })
 	}
 }
 

@@ -174,6 +174,7 @@ func (a *Agent) schedulePoll(key string, app *v1alpha1.Application) {
 }
 
 func (a *Agent) forget(key string) {
+	a.drift.forget(key)
 	a.mu.Lock()
 	delete(a.state, key)
 	a.mu.Unlock()

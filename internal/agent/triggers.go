@@ -28,6 +28,11 @@ func (a *Agent) appChanged(oldObj, newObj any) {
 		return
 	}
 	if old, ok := oldObj.(*unstructured.Unstructured); ok && old.GetGeneration() == u.GetGeneration() {
+		// A status update (ours or another Tether process's): refresh the
+		// drift index, queue nothing.
+		if app, err := v1alpha1.FromUnstructured(u); err == nil {
+			a.drift.index(app)
+		}
 		return
 	}
 	a.drift.track(u)

@@ -125,7 +125,8 @@ func historyEntry(st *v1alpha1.ApplicationStatus, opts Options, res *Result, run
 	h := v1alpha1.HistoryEntry{
 		ID: id, Revision: res.Revision.Commit, Subject: res.Revision.Subject,
 		StartedAt: metav1.NewTime(res.Started), FinishedAt: now,
-		Result: v1alpha1.ResultSucceeded, Initiator: opts.Initiator,
+		Duration: &metav1.Duration{Duration: res.Duration.Round(time.Millisecond)},
+		Result:   v1alpha1.ResultSucceeded, Initiator: opts.Initiator,
 		Created: countOK(res.Applied, plan.Create), Updated: countOK(res.Applied, plan.Update),
 		Deleted: countDeleted(res),
 	}

@@ -159,6 +159,9 @@ const (
 type SyncStatus struct {
 	Status   string `json:"status,omitempty"`
 	Revision string `json:"revision,omitempty"`
+	// Message says why the app is OutOfSync (what differs, a suspended or
+	// pinned app whose branch moved on); empty when Synced.
+	Message string `json:"message,omitempty"`
 }
 
 // HealthStatus is the worst health of the managed objects.
@@ -191,12 +194,15 @@ type HistoryEntry struct {
 	Subject    string      `json:"subject,omitempty"`
 	StartedAt  metav1.Time `json:"startedAt"`
 	FinishedAt metav1.Time `json:"finishedAt"`
-	Result     string      `json:"result"`
-	Message    string      `json:"message,omitempty"`
-	Created    int         `json:"created"`
-	Updated    int         `json:"updated"`
-	Deleted    int         `json:"deleted"`
-	Initiator  string      `json:"initiator,omitempty"`
+	// Duration is how long the sync took (the timestamps above have
+	// one-second resolution).
+	Duration  *metav1.Duration `json:"duration,omitempty"`
+	Result    string           `json:"result"`
+	Message   string           `json:"message,omitempty"`
+	Created   int              `json:"created"`
+	Updated   int              `json:"updated"`
+	Deleted   int              `json:"deleted"`
+	Initiator string           `json:"initiator,omitempty"`
 	// Attempts counts identical failures merged into this entry (0 or 1: one).
 	Attempts int `json:"attempts,omitempty"`
 }

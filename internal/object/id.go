@@ -30,17 +30,40 @@ func IDOf(u *unstructured.Unstructured) ID {
 func (id ID) GroupKind() schema.GroupKind { return schema.GroupKind{Group: id.Group, Kind: id.Kind} }
 
 // String formats the ID as cli-utils' ObjMetadata does:
-// "<namespace>_<name>_<group>_<kind>", empty fields left empty. Names,
-// namespaces, groups and kinds cannot contain '_', so Parse reverses it.
+// "<namespace>_<name>_<group>_<kind>", empty fields left empty. A '_' or
+// '%' inside a field (valid in some names, such as RBAC's path-segment
+// names, and producible by anyone writing a manifest) is percent-encoded
+// as %5F or %25, so Parse reverses String for every ID; the IDs of
+// ordinary objects are exactly cli-utils'.
 func (id ID) String() string {
-	return id.Namespace + "_" + id.Name + "_" + id.Group + "_" + id.Kind
+	return escape(id.Namespace) + "_" + escape(id.Name) + "_" + escape(id.Group) + "_" + escape(id.Kind)
 }
 
-// Parse is the inverse of String.
+var (
+	escaper   = strings.NewReplacer("%", "%25", "_", "%5F")
+	unescaper = strings.NewReplacer("%25", "%", "%5F", "_", "%5f", "_")
+)
+
+func escape(s string) string { return escaper.Replace(s) }
+
+// Parse is the inverse of String. It also reads the unescaped form that
+// earlier versions wrote for a name holding '_' ("ns_a_b__ConfigMap"):
+// a namespace, group and kind never contain '_', so every '_' between the
+// first and the last two separators belongs to the name.
 func Parse(s string) (ID, error) {
 	parts := strings.Split(s, "_")
+	if len(parts) > 4 && !strings.Contains(s, "%") {
+		n := len(parts)
+		parts = []string{parts[0], strings.Join(parts[1:n-2], "_"), parts[n-2], parts[n-1]}
+	}
 	if len(parts) != 4 || parts[1] == "" || parts[3] == "" {
 		return ID{}, fmt.Errorf("object id %q: want namespace_name_group_kind", s)
+	}
+	for i, p := range parts {
+		if strings.Contains(strings.NewReplacer("%25", "", "%5F", "", "%5f", "").Replace(p), "%") {
+			return ID{}, fmt.Errorf("object id %q: bad escape in %q", s, p)
+		}
+		parts[i] = unescaper.Replace(p)
 	}
 	return ID{Namespace: parts[0], Name: parts[1], Group: parts[2], Kind: parts[3]}, nil
 }

@@ -161,7 +161,7 @@ func (r *Reconciler) Run(ctx context.Context, app *v1alpha1.Application, opts Op
 	}
 
 	// 3. Plan: compare with the live cluster.
-	res.Plan, err = r.plan(ctx, app, res.Objects, popts)
+	res.Plan, err = r.plan(ctx, app, res, popts)
 	r.mark(res, "plan")
 	if err != nil {
 		return res, err
@@ -224,12 +224,12 @@ func (r *Reconciler) Run(ctx context.Context, app *v1alpha1.Application, opts Op
 	return res, nil
 }
 
-func (r *Reconciler) plan(ctx context.Context, app *v1alpha1.Application, objs []*unstructured.Unstructured, popts plan.Options) (*plan.Plan, error) {
-	inv, err := inventory.Decode(app.Status.Inventory)
-	if err != nil {
-		return nil, needsUser("plan", err)
+func (r *Reconciler) plan(ctx context.Context, app *v1alpha1.Application, res *Result, popts plan.Options) (*plan.Plan, error) {
+	inv, dropped := inventory.Decode(app.Status.Inventory)
+	for _, err := range dropped {
+		res.Warnings = append(res.Warnings, err.Error())
 	}
-	p, err := plan.Make(ctx, r.Client, objs, inv, popts)
+	p, err := plan.Make(ctx, r.Client, res.Objects, inv, popts)
 	if err != nil {
 		if errors.Is(err, plan.ErrOwnedByOther) || isInvalid(err) {
 			return nil, needsUser("plan", err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -278,8 +279,14 @@ func (r *Reconciler) logLine(app *v1alpha1.Application, res *Result, runErr erro
 	attrs := []any{"app", app.Namespace + "/" + app.Name, "revision", short(res.Revision.Commit),
 		"created", countOK(res.Applied, plan.Create), "updated", countOK(res.Applied, plan.Update),
 		"deleted", countDeleted(res), "duration", res.Duration.Round(time.Millisecond)}
+	// The steps in a group of their own: "health" is a step and a result.
+	steps := make([]any, 0, len(res.Steps))
 	for _, s := range res.Steps {
-		attrs = append(attrs, s.Name, s.Duration.Round(time.Millisecond))
+		steps = append(steps, slog.Duration(s.Name, s.Duration.Round(time.Millisecond)))
+	}
+	attrs = append(attrs, slog.Group("took", steps...))
+	for _, w := range res.Warnings {
+		r.Log.Warn("sync warning", "app", app.Namespace+"/"+app.Name, "warning", w)
 	}
 	if runErr != nil {
 		r.Log.Error("sync failed", append(attrs, "err", runErr)...)

@@ -7,6 +7,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/tether-dev/tether/internal/object"
 )
 
 // loadFixture decodes a YAML object the way client-go decodes the API
@@ -152,5 +154,30 @@ func TestAssessNil(t *testing.T) {
 	got := Assess(nil)
 	if got.Status != Missing {
 		t.Errorf("Assess(nil) = %s, want Missing", got)
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	web := object.ID{Group: "apps", Kind: "Deployment", Namespace: "web", Name: "web"}
+	api := object.ID{Group: "apps", Kind: "Deployment", Namespace: "web", Name: "api"}
+	cm := object.ID{Kind: "ConfigMap", Namespace: "web", Name: "cfg"}
+	for _, tc := range []struct {
+		in   map[object.ID]Result
+		want string
+	}{
+		{map[object.ID]Result{cm: {Status: Healthy}, web: {Status: Healthy, Message: "2/2 replicas available"}}, "Healthy: 2 objects healthy"},
+		{map[object.ID]Result{cm: {Status: Healthy}, web: {Status: Progressing, Message: "1/2 replicas available"}},
+			"Progressing: Deployment.apps/web/web: 1/2 replicas available"},
+		// Equal statuses: the first by ID, whatever the map order.
+		{map[object.ID]Result{web: {Status: Progressing, Message: "a"}, api: {Status: Progressing, Message: "b"}},
+			"Progressing: Deployment.apps/web/api: b (and 1 more not healthy)"},
+		{map[object.ID]Result{web: {Status: Progressing}, cm: {Status: Missing, Message: "not found"}},
+			"Missing: ConfigMap/web/cfg: not found (and 1 more not healthy)"},
+	} {
+		for range 5 { // map order varies
+			if got := Summarize(tc.in).String(); got != tc.want {
+				t.Fatalf("Summarize(%v) = %q, want %q", tc.in, got, tc.want)
+			}
+		}
 	}
 }

@@ -45,9 +45,6 @@ type Options struct {
 	Workers int
 	// DefaultInterval is the poll interval of apps that set none (1m).
 	DefaultInterval time.Duration
-	// HealthRecheck is how soon an app that is not healthy yet is looked
-	// at again (default 2s).
-	HealthRecheck time.Duration
 	// ShutdownGrace bounds how long a sync in flight may finish after the
 	// agent is told to stop (default 30s).
 	ShutdownGrace time.Duration
@@ -62,7 +59,7 @@ type Agent struct {
 	opts  Options
 	queue workqueue.TypedRateLimitingInterface[string]
 	apps  cache.GenericLister // Applications, from the informer
-	drift *driftWatch
+	watch *objectWatch
 	ready chan struct{}
 	// stopping is set when the agent is told to stop; workers then take
 	// nothing new from the queue (ShutDown alone still hands out items).
@@ -77,13 +74,20 @@ type appState struct {
 	reasons   reasons
 	heals     []time.Time // recent self-heals, to back off from a fight
 	lastCheck string      // commit last planned in Check mode
-	running   bool        // a reconcile of this app is in flight
-	// pollAt and healthAt are when a scheduled poll or health recheck
-	// falls due (zero: none pending). They become reasons only then.
-	pollAt, healthAt time.Time
+	// branchHead is where a pinned app's branch was at its last run.
+	branchHead string
+	running    bool // a reconcile of this app is in flight
+	// pollAt is when a scheduled poll falls due (zero: none pending). It
+	// becomes a reason only then.
+	pollAt time.Time
 }
 
+// healthBatch is how long a health change waits for others, so that a
+// rollout's many pod updates make one status write, not one each.
+const healthBatch = 250 * time.Millisecond
+
 // reasons are why an app is queued; they accumulate until it runs.
+// health alone never runs a sync: the watch's health is recorded as it is.
 type reasons struct {
 	spec, poll, push, drift, manual, health bool
 }
@@ -112,9 +116,6 @@ func New(r *reconcile.Reconciler, opts Options) *Agent {
 	if opts.DefaultInterval <= 0 {
 		opts.DefaultInterval = time.Minute
 	}
-	if opts.HealthRecheck <= 0 {
-		opts.HealthRecheck = 2 * time.Second
-	}
 	if opts.ShutdownGrace <= 0 {
 		opts.ShutdownGrace = 30 * time.Second
 	}
@@ -132,7 +133,7 @@ func New(r *reconcile.Reconciler, opts Options) *Agent {
 		state: map[string]*appState{},
 		ready: make(chan struct{}),
 	}
-	a.drift = newDriftWatch(a)
+	a.watch = newObjectWatch(a)
 	return a
 }
 
@@ -175,7 +176,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	// in flight finish, so ShutdownGrace would never be enforced. Workers
 	// take nothing new; the wait below bounds the ones running.
 	a.queue.ShutDown()
-	a.drift.stop()
+	a.watch.stop()
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {
@@ -229,7 +230,7 @@ func (a *Agent) enqueue(key string, delay time.Duration, mark func(*reasons)) {
 }
 
 // later queues key after delay for a reason that holds only once the
-// delay has passed (a poll, a health recheck). The reason is set when the
+// delay has passed (a poll). The reason is set when the
 // app is taken from the queue, not now: a sync that something else
 // triggers sooner (drift) must not run as if the poll were due, or drift
 // would be healed without selfHeal.

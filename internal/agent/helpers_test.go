@@ -20,6 +20,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 
 	"github.com/tether-dev/tether/internal/agent"
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
@@ -50,14 +51,14 @@ type gitRemote struct {
 
 // newRemote makes the bare repository, serves it, and makes a working
 // repository on main whose origin it is.
-func newRemote(t testing.TB) *gitRemote {
+func newRemote(t testing.TB, opts ...gittest.ServeOption) *gitRemote {
 	t.Helper()
 	root := t.TempDir()
 	bare := filepath.Join(root, "repo.git")
 	r := &gitRemote{Repo: gittest.New(t), t: t}
 	r.Git("init", "--quiet", "--bare", "-b", "main", bare)
 	r.Git("remote", "add", "origin", bare)
-	r.url = gittest.ServeHTTP(t, root) + "/repo.git"
+	r.url = gittest.ServeHTTP(t, root, opts...) + "/repo.git"
 	return r
 }
 
@@ -95,7 +96,12 @@ type cluster struct {
 
 func newCluster(t testing.TB) *cluster {
 	t.Helper()
-	cfg := env.Config()
+	return newClusterOn(t, env.Config(), env.Namespace(t))
+}
+
+// newClusterOn connects to the control plane of cfg, in namespace ns.
+func newClusterOn(t testing.TB, cfg *rest.Config, ns string) *cluster {
+	t.Helper()
 	cfg.QPS, cfg.Burst = 1000, 2000
 	c, err := kube.New(cfg)
 	if err != nil {
@@ -104,7 +110,7 @@ func newCluster(t testing.TB) *cluster {
 	if err := appctl.EnsureCRD(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	return &cluster{t: t, c: c, ns: env.Namespace(t)}
+	return &cluster{t: t, c: c, ns: ns}
 }
 
 // testWriter sends the agent's log to the test's log (shown on failure
@@ -120,6 +126,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 type agentOpts struct {
 	interval time.Duration
 	webhook  bool // also serve the webhook receiver
+	metrics  agent.Recorder
 }
 
 // running is an agent running in-process, and its webhook endpoint.
@@ -138,7 +145,7 @@ func (k *cluster) startAgent(o agentOpts) *running {
 	}
 	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	r.Log = log
-	a := agent.New(r, agent.Options{Namespace: k.ns, DefaultInterval: o.interval, HealthRecheck: time.Second, ShutdownGrace: 5 * time.Second, Log: log})
+	a := agent.New(r, agent.Options{Namespace: k.ns, DefaultInterval: o.interval, ShutdownGrace: 5 * time.Second, Log: log, Metrics: o.metrics})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()

@@ -31,11 +31,11 @@ func (a *Agent) appChanged(oldObj, newObj any) {
 		// A status update (ours or another Tether process's): refresh the
 		// drift index, queue nothing.
 		if app, err := v1alpha1.FromUnstructured(u); err == nil {
-			a.drift.index(app)
+			a.watch.index(app)
 		}
 		return
 	}
-	a.drift.track(u)
+	a.watch.track(u)
 	a.enqueue(key, 0, func(r *reasons) { r.spec = true })
 }
 

@@ -132,3 +132,19 @@ func (c *Client) Resource(u *unstructured.Unstructured) (dynamic.ResourceInterfa
 	}
 	return c.Dynamic.Resource(m.Resource), m, nil
 }
+
+// HasStatus reports whether the resource has a status subresource, from
+// cached discovery: its objects carry a status that a controller writes
+// (and health reads). False when discovery cannot tell.
+func (c *Client) HasStatus(gvr schema.GroupVersionResource) bool {
+	list, err := c.cached.ServerResourcesForGroupVersion(gvr.GroupVersion().String())
+	if err != nil {
+		return false
+	}
+	for _, r := range list.APIResources {
+		if r.Name == gvr.Resource+"/status" {
+			return true
+		}
+	}
+	return false
+}

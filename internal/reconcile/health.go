@@ -37,11 +37,11 @@ func (r *Reconciler) health(ctx context.Context, res *Result, opts Options) (hea
 		}
 	}
 	if !opts.Wait {
-		var rs []health.Result
+		rs := make(map[object.ID]health.Result, len(ids))
 		for _, id := range ids {
-			rs = append(rs, health.Assess(latest[id]))
+			rs[id] = health.Assess(latest[id])
 		}
-		return health.Worst(rs...), nil
+		return health.Summarize(rs), nil
 	}
 	if opts.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -49,11 +49,7 @@ func (r *Reconciler) health(ctx context.Context, res *Result, opts Options) (hea
 		defer cancel()
 	}
 	results, err := health.Wait(ctx, ids, r.getter(versions), 500*time.Millisecond, opts.OnHealth)
-	rs := make([]health.Result, 0, len(results))
-	for _, v := range results {
-		rs = append(rs, v)
-	}
-	return health.Worst(rs...), err
+	return health.Summarize(results), err
 }
 
 // getter reads one object for health.Wait.

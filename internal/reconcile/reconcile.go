@@ -71,12 +71,15 @@ type Options struct {
 // Result is everything a run found and did.
 type Result struct {
 	Revision source.Revision
-	Objects  []*unstructured.Unstructured
-	Warnings []string
-	Plan     *plan.Plan
-	Applied  []apply.Outcome
-	Pruned   []apply.Outcome
-	Health   health.Result
+	// BranchHead is where the branch a pinned app no longer follows is
+	// now ("" when not pinned, or when it could not be read).
+	BranchHead string
+	Objects    []*unstructured.Unstructured
+	Warnings   []string
+	Plan       *plan.Plan
+	Applied    []apply.Outcome
+	Pruned     []apply.Outcome
+	Health     health.Result
 	// Status is the recorded status (Sync mode).
 	Status   *v1alpha1.ApplicationStatus
 	Started  time.Time
@@ -143,6 +146,9 @@ func (r *Reconciler) Run(ctx context.Context, app *v1alpha1.Application, opts Op
 	r.mark(res, "source")
 	if err != nil {
 		return res, err
+	}
+	if app.Spec.Pin != nil && opts.Revision == "" {
+		res.BranchHead = r.branchHead(ctx, app)
 	}
 
 	// 2. Render it. A failed render stops everything: nothing is pruned.

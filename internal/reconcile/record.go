@@ -15,7 +15,6 @@ import (
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
 	"github.com/tether-dev/tether/internal/apply"
-	"github.com/tether-dev/tether/internal/health"
 	"github.com/tether-dev/tether/internal/inventory"
 	"github.com/tether-dev/tether/internal/plan"
 )
@@ -62,21 +61,20 @@ func (r *Reconciler) nextStatus(app *v1alpha1.Application, opts Options, res *Re
 	ready := metav1.Condition{Type: v1alpha1.ConditionReady, ObservedGeneration: app.Generation, LastTransitionTime: now}
 	if runErr == nil {
 		st.LastAppliedRevision = &v1alpha1.RevisionInfo{Revision: rev.Commit, Subject: rev.Subject, Author: rev.Author, Time: &metav1.Time{Time: rev.Time}}
-		st.Sync = v1alpha1.SyncStatus{Status: syncState(res.Plan), Revision: rev.Commit}
+		st.Sync = syncStatusOf(app, res, true)
 		st.Health = v1alpha1.HealthStatus{Status: res.Health.Status.String(), Message: res.Health.Message}
-		ready.Status, ready.Reason = metav1.ConditionTrue, "Succeeded"
+		ready.Status, ready.Reason = metav1.ConditionTrue, ReasonSucceeded
 		ready.Message = fmt.Sprintf("applied revision %s: %s", short(rev.Commit), summary(res))
-		if res.Health.Status != health.Healthy {
-			ready.Status, ready.Reason = metav1.ConditionFalse, "Progressing"
-			ready.Message += "; health: " + res.Health.String()
-		}
 		if kept := keptReasons(res); kept != "" {
 			ready.Message += "; " + kept
 		}
+		ready = withHealth(ready, res.Health, now)
 	} else {
-		st.Sync = v1alpha1.SyncStatus{Status: v1alpha1.SyncOutOfSync, Revision: rev.Commit}
+		st.Sync = v1alpha1.SyncStatus{Status: v1alpha1.SyncOutOfSync, Revision: rev.Commit,
+			Message: fmt.Sprintf("the sync of %s failed (%s): the cluster may differ from Git", orHEAD(short(rev.Commit)), failReason(runErr))}
 		if res.Plan == nil {
 			st.Sync.Status = v1alpha1.SyncUnknown
+			st.Sync.Message = fmt.Sprintf("not compared: %s", failReason(runErr))
 		}
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, failReason(runErr), truncate(runErr.Error(), 2000)
 	}
@@ -145,17 +143,16 @@ func (r *Reconciler) recordCheck(ctx context.Context, app *v1alpha1.Application,
 	if runErr != nil {
 		return runErr
 	}
-	want := v1alpha1.SyncStatus{Status: v1alpha1.SyncSynced, Revision: res.Revision.Commit}
-	if !res.Plan.InSync() || syncState(res.Plan) != v1alpha1.SyncSynced ||
-		app.Status.LastAppliedRevision == nil || app.Status.LastAppliedRevision.Revision != res.Revision.Commit {
-		want.Status = v1alpha1.SyncOutOfSync
-	}
+	want := syncStatusOf(app, res, false)
 	h := v1alpha1.HealthStatus{Status: res.Health.Status.String(), Message: res.Health.Message}
 	if app.Status.Sync == want && app.Status.Health == h && app.Status.ObservedGeneration == app.Generation {
 		return nil
 	}
 	st := app.Status.DeepCopy()
 	st.Sync, st.Health, st.ObservedGeneration = want, h, app.Generation
+	if ready := st.Condition(v1alpha1.ConditionReady); ready != nil {
+		st.SetCondition(withHealth(*ready, res.Health, metav1.NewTime(r.now())))
+	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	res.Status = st
@@ -181,7 +178,7 @@ func alreadyRecorded(app *v1alpha1.Application, res *Result) bool {
 		return false
 	}
 	if st.LastAppliedRevision == nil || st.LastAppliedRevision.Revision != res.Revision.Commit ||
-		st.Sync.Status != syncState(res.Plan) || st.Health.Status != res.Health.Status.String() {
+		st.Sync != syncStatusOf(app, res, true) || st.Health.Status != res.Health.Status.String() {
 		return false
 	}
 	next := inventory.Next(res.Plan, nil, nil)
@@ -215,16 +212,6 @@ func sameFailure(prev, next v1alpha1.HistoryEntry) bool {
 		prev.Revision == next.Revision && prev.Message == next.Message
 }
 
-// syncState is Synced when the cluster now equals Git.
-func syncState(p *plan.Plan) string {
-	for _, ch := range p.Changes {
-		if ch.Action == plan.Extraneous {
-			return v1alpha1.SyncOutOfSync
-		}
-	}
-	return v1alpha1.SyncSynced
-}
-
 func failReason(err error) string {
 	var re *Error
 	if errors.As(err, &re) {
@@ -234,7 +221,17 @@ func failReason(err error) string {
 }
 
 func (r *Reconciler) patchStatus(ctx context.Context, app *v1alpha1.Application, st *v1alpha1.ApplicationStatus) error {
-	body, err := json.Marshal(map[string]any{"status": st})
+	prev, err := toMap(&app.Status)
+	if err != nil {
+		return err
+	}
+	next, err := toMap(st)
+	if err != nil {
+		return err
+	}
+	// The whole new status, and null for every field it no longer has: a
+	// merge patch leaves absent fields as they were (a stale sync message).
+	body, err := json.Marshal(map[string]any{"status": withDeletions(prev, next)})
 	if err != nil {
 		return err
 	}
@@ -247,6 +244,33 @@ func (r *Reconciler) patchStatus(ctx context.Context, app *v1alpha1.Application,
 		*app = *updated
 	}
 	return nil
+}
+
+func toMap(v any) (map[string]any, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	return m, json.Unmarshal(data, &m)
+}
+
+// withDeletions sets to null, in next, every key of prev that next lacks,
+// in nested objects too (lists are replaced whole by a merge patch).
+func withDeletions(prev, next map[string]any) map[string]any {
+	for k, pv := range prev {
+		nv, ok := next[k]
+		if !ok {
+			next[k] = nil
+			continue
+		}
+		pm, ok1 := pv.(map[string]any)
+		nm, ok2 := nv.(map[string]any)
+		if ok1 && ok2 {
+			next[k] = withDeletions(pm, nm)
+		}
+	}
+	return next
 }
 
 // event emits a Kubernetes Event on the Application for the sync.

@@ -49,3 +49,17 @@ func (r *Reconciler) Auth(ctx context.Context, app *v1alpha1.Application) (sourc
 		SSHKnownHosts: s.Data["knownHosts"],
 	}, nil
 }
+
+// branchHead is the commit the branch of a pinned app is at, for its sync
+// status; "" when it cannot be read (the sync goes on: the pin decides).
+func (r *Reconciler) branchHead(ctx context.Context, app *v1alpha1.Application) string {
+	auth, err := r.Auth(ctx, app)
+	if err != nil {
+		return ""
+	}
+	sha, err := r.Fetcher.Resolve(ctx, app.Spec.Source.RepoURL, app.Spec.Source.TargetRevision, auth)
+	if err != nil {
+		return ""
+	}
+	return sha
+}

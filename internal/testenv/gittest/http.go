@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -18,6 +19,13 @@ type server struct {
 	user, password string
 	auth           bool
 	v0             bool
+	count          *atomic.Int64
+}
+
+// CountRequests counts every request the server receives in n: a Git
+// client's ls-remote is one, a fetch two or more.
+func CountRequests(n *atomic.Int64) ServeOption {
+	return func(s *server) { s.count = n }
 }
 
 // BasicAuth makes the server answer 401 with a Basic challenge to every
@@ -53,6 +61,9 @@ func ServeHTTP(t testing.TB, projectRoot string, opts ...ServeOption) string {
 		Stderr: io.Discard,
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.count != nil {
+			s.count.Add(1)
+		}
 		if u, p, ok := r.BasicAuth(); s.auth && (!ok || u != s.user || p != s.password) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
 			http.Error(w, "unauthorized", http.StatusUnauthorized)

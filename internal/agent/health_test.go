@@ -116,7 +116,7 @@ func (r *countingRecorder) state(app string) (syncs int, health string) {
 // healthRig is an app with a 4-replica Deployment on a full control plane,
 // synced and healthy, with counters of what the agent does next.
 type healthRig struct {
-	t        *testing.T
+	t        testing.TB
 	k        *cluster
 	cs       kubernetes.Interface
 	gitCalls *atomic.Int64
@@ -125,7 +125,7 @@ type healthRig struct {
 	key      string
 }
 
-func newHealthRig(t *testing.T) *healthRig {
+func newHealthRig(t testing.TB) *healthRig {
 	cp := fullPlane(t)
 	cs := kubernetes.NewForConfigOrDie(cp.RESTConfig())
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "health"}}
@@ -250,13 +250,7 @@ func TestLiveHealthFollowsTheCluster(t *testing.T) {
 		t.Fatalf("health after the window = %s, want Progressing", got)
 	}
 
-	r.cordon(false)
-	var back time.Time
-	waitFor(t, 60*time.Second, "deployment available", func() (bool, string) {
-		n := r.available()
-		back = time.Now()
-		return n == 4, fmt.Sprintf("%d available", n)
-	})
+	back := r.restore()
 	healthy := r.waitHealth("Healthy", 15*time.Second)
 	t.Logf("availability back → app Healthy in %v", healthy.Sub(back).Round(10*time.Millisecond))
 
@@ -270,4 +264,35 @@ func TestLiveHealthFollowsTheCluster(t *testing.T) {
 	if h := len(r.k.app("web").Status.History); h != hist0 {
 		t.Errorf("history grew from %d to %d entries: a health change is not a sync", hist0, h)
 	}
+}
+
+// restore uncordons the node and waits until the app is Healthy again.
+func (r *healthRig) restore() time.Time {
+	r.t.Helper()
+	r.cordon(false)
+	var back time.Time
+	waitFor(r.t, 60*time.Second, "deployment available", func() (bool, string) {
+		n := r.available()
+		back = time.Now()
+		return n == 4, fmt.Sprintf("%d available", n)
+	})
+	return back
+}
+
+// BenchmarkAgentHealthLatency: the Deployment's status says it lost (or
+// regained) availability → the Application's status, Ready condition and
+// health metric say so, with no sync. The reference point is the
+// Deployment's own status, read by the benchmark in the same run.
+func BenchmarkAgentHealthLatency(b *testing.B) {
+	r := newHealthRig(b)
+	var down, up time.Duration
+	b.ResetTimer()
+	for range b.N {
+		lost := r.loseAvailability()
+		down += r.waitHealth("Progressing", 15*time.Second).Sub(lost)
+		back := r.restore()
+		up += r.waitHealth("Healthy", 15*time.Second).Sub(back)
+	}
+	b.ReportMetric(float64(down.Milliseconds())/float64(b.N), "unavailable→Progressing-ms")
+	b.ReportMetric(float64(up.Milliseconds())/float64(b.N), "available→Healthy-ms")
 }

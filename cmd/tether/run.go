@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -25,7 +26,7 @@ type runFlags struct {
 	webhookSecret, apiToken     string
 	workers                     int
 	interval, grace             time.Duration
-	leaderElect                 bool
+	leaderElect, apiInsecure    bool
 	leaseNamespace, leaseName   string
 	leaseDuration, renewTimeout time.Duration
 }
@@ -44,7 +45,11 @@ syncPolicy.selfHeal, otherwise reported as OutOfSync with a Drift event).
 Apps with syncPolicy.automated apply new revisions by themselves; others
 show OutOfSync and wait for "tether sync".
 
-With -f FILE, the Applications in FILE are applied first.`,
+With -f FILE, the Applications in FILE are applied first.
+
+The HTTP API: with --api-token (or TETHER_API_TOKEN) every /api/ call needs
+"Authorization: Bearer TOKEN"; without one, reads are open and actions
+(sync, rollback, suspend, resume) are refused unless --api-insecure.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runAgent(cmd, g, f) },
 	}
@@ -53,7 +58,8 @@ With -f FILE, the Applications in FILE are applied first.`,
 	fl.StringVar(&f.namespace, "namespace", "", "reconcile only Applications in this namespace (default: all)")
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address of the HTTP server (API, UI, webhooks, /metrics, /healthz, /readyz)")
 	fl.StringVar(&f.webhookSecret, "webhook-secret", os.Getenv("TETHER_WEBHOOK_SECRET"), "secret that verifies webhook pushes (env TETHER_WEBHOOK_SECRET); webhooks are refused without one")
-	fl.StringVar(&f.apiToken, "api-token", os.Getenv("TETHER_API_TOKEN"), "bearer token required by mutating API calls (env TETHER_API_TOKEN)")
+	fl.StringVar(&f.apiToken, "api-token", os.Getenv("TETHER_API_TOKEN"), "bearer token every API call must send (env TETHER_API_TOKEN); without one, API actions are refused unless --api-insecure")
+	fl.BoolVar(&f.apiInsecure, "api-insecure", false, "without --api-token, accept API actions (sync, rollback, suspend, resume) from anyone who can reach --listen")
 	fl.IntVar(&f.workers, "workers", 4, "applications reconciled in parallel")
 	fl.DurationVar(&f.interval, "interval", time.Minute, "poll interval of applications that set no syncPolicy.interval")
 	fl.DurationVar(&f.grace, "shutdown-grace", 30*time.Second, "how long a sync in flight may finish after SIGTERM")
@@ -98,8 +104,9 @@ func runAgent(cmd *cobra.Command, g *globalFlags, f runFlags) error {
 		Namespace: f.namespace, Workers: f.workers, DefaultInterval: f.interval,
 		ShutdownGrace: f.grace, Log: log, Metrics: rec,
 	})
+	logAPIAuth(log, f)
 	srv := server.New(a, server.Options{
-		WebhookSecret: f.webhookSecret, APIToken: f.apiToken, Log: log,
+		WebhookSecret: f.webhookSecret, APIToken: f.apiToken, APIInsecure: f.apiInsecure, Log: log,
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), OnWebhook: rec.Webhook,
 	})
 	ln, err := net.Listen("tcp", f.listen)
@@ -122,4 +129,18 @@ func runAgent(cmd *cobra.Command, g *globalFlags, f runFlags) error {
 		return a.Run(ctx)
 	}
 	return leadAndRun(ctx, c, f, log, a.Run)
+}
+
+// logAPIAuth says at start who may use the API, loudly when anyone may.
+func logAPIAuth(log *slog.Logger, f runFlags) {
+	switch {
+	case f.apiToken != "" && f.apiInsecure:
+		log.Warn("--api-insecure ignored: --api-token (or TETHER_API_TOKEN) is set, so every API call needs the token")
+	case f.apiToken != "":
+		log.Info("API: every call needs the bearer token")
+	case f.apiInsecure:
+		log.Warn("API actions are unauthenticated (--api-insecure): anyone who can reach the listen address can sync, roll back, suspend and resume applications", "listen", f.listen)
+	default:
+		log.Info("API actions are refused: no --api-token (or TETHER_API_TOKEN) and no --api-insecure; reads stay open")
+	}
 }

@@ -17,9 +17,10 @@ import (
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
 )
 
-// apiRoutes registers /api/v1. Mutating routes need the API token (when
-// configured) and are refused when a browser sends them cross-origin, so a
-// web page the user visits cannot drive the local agent.
+// apiRoutes registers /api/v1 on mux, which Handler serves behind
+// requireToken. Actions are refused when a browser sends them
+// cross-origin, so a web page the user visits cannot drive the local
+// agent, and without a token unless the operator allowed it (allowAction).
 func (s *Server) apiRoutes(mux *http.ServeMux) {
 	const app = "/api/v1/apps/{namespace}/{name}"
 	allowed := map[string][]string{} // path pattern → methods, for 405s
@@ -37,7 +38,7 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 		writeError(w, http.StatusForbidden, errors.New("cross-origin request refused"))
 	}))
 	post := func(path string, h appHandler) {
-		handle("POST", app+path, cop.Handler(s.requireToken(s.withApp(h))))
+		handle("POST", app+path, cop.Handler(s.allowAction(s.withApp(h))))
 	}
 	post("/sync", s.postSync)
 	post("/rollback", s.postRollback)

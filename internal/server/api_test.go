@@ -99,7 +99,7 @@ func TestAPIRoutes(t *testing.T) {
 			if b == nil {
 				b = &fakeBackend{}
 			}
-			res, body := do(t, New(b, Options{}).Handler(), tt.method, tt.path, tt.body)
+			res, body := do(t, New(b, Options{APIInsecure: true}).Handler(), tt.method, tt.path, tt.body)
 			if res.StatusCode != tt.wantCode {
 				t.Errorf("%s %s = %d %s, want %d", tt.method, tt.path, res.StatusCode, body, tt.wantCode)
 			}
@@ -224,7 +224,9 @@ func TestAPIToken(t *testing.T) {
 		{"right token", "POST", "/api/v1/apps/default/web/sync", []string{"Authorization", "Bearer " + token}, 202, true},
 		{"suspend without token", "POST", "/api/v1/apps/default/web/suspend", nil, 401, false},
 		{"rollback without token", "POST", "/api/v1/apps/default/web/rollback", nil, 401, false},
-		{"reads need no token", "GET", "/api/v1/apps/default/web", nil, 200, false},
+		{"reads need the token", "GET", "/api/v1/apps/default/web", nil, 401, false},
+		{"diff needs the token", "GET", "/api/v1/apps/default/web/diff", nil, 401, false},
+		{"read with the token", "GET", "/api/v1/apps/default/web/diff", []string{"Authorization", "Bearer " + token}, 200, false},
 		{"cross-site browser post", "POST", "/api/v1/apps/default/web/sync",
 			[]string{"Authorization", "Bearer " + token, "Sec-Fetch-Site", "cross-site"}, 403, false},
 		{"same-origin browser post", "POST", "/api/v1/apps/default/web/sync",
@@ -259,7 +261,7 @@ func TestCrossOriginRefusedWithoutToken(t *testing.T) {
 func TestAPIBodyLimit(t *testing.T) {
 	b := &fakeBackend{}
 	big := `{"revision":"` + strings.Repeat("a", 200) + `"}`
-	res, body := do(t, New(b, Options{MaxBody: 64}).Handler(), "POST", "/api/v1/apps/default/web/rollback", big)
+	res, body := do(t, New(b, Options{MaxBody: 64, APIInsecure: true}).Handler(), "POST", "/api/v1/apps/default/web/rollback", big)
 	if res.StatusCode != 413 || len(b.Calls()) != 0 {
 		t.Errorf("oversized rollback = %d %s, calls %q; want 413 and no call", res.StatusCode, body, b.Calls())
 	}

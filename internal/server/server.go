@@ -7,14 +7,11 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
@@ -72,8 +69,13 @@ type Options struct {
 	// Empty refuses every webhook: nothing unverified is ever accepted.
 	WebhookSecret string
 	// APIToken, when set, is required as "Authorization: Bearer TOKEN"
-	// on every mutating API call.
+	// on every /api/ route, reads included. Without it the actions (sync,
+	// rollback, suspend, resume) are refused unless APIInsecure is set;
+	// reads stay open.
 	APIToken string
+	// APIInsecure accepts actions without a token when APIToken is empty
+	// (`tether run --api-insecure`). It has no effect when APIToken is set.
+	APIInsecure bool
 	// Metrics is served at /metrics (404 when nil).
 	Metrics http.Handler
 	// OnWebhook is called once per webhook request with the provider and
@@ -119,8 +121,10 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /metrics", s.metrics)
-	s.apiRoutes(mux)
-	mux.HandleFunc("POST /webhooks/{provider}", s.webhook)
+	api := http.NewServeMux()
+	s.apiRoutes(api)
+	mux.Handle("/api/", s.requireToken(api))
+	s.webhookRoutes(mux)
 	s.uiRoutes(mux)
 	return s.recoverPanics(securityHeaders(mux))
 }
@@ -156,26 +160,6 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.opts.Metrics.ServeHTTP(w, r)
-}
-
-// requireToken enforces Options.APIToken on a mutating handler. Both sides
-// are hashed first so the comparison takes the same time whatever the
-// lengths.
-func (s *Server) requireToken(h http.HandlerFunc) http.HandlerFunc {
-	if s.opts.APIToken == "" {
-		return h
-	}
-	want := sha256.Sum256([]byte(s.opts.APIToken))
-	return func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
-		if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="tether"`)
-			writeError(w, http.StatusUnauthorized, errors.New("missing or wrong API token"))
-			return
-		}
-		h(w, r)
-	}
 }
 
 // recoverPanics turns a handler panic into a 500 and a log line.

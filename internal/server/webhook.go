@@ -78,6 +78,23 @@ var providers = map[string]provider{
 	},
 }
 
+// webhookRoutes registers POST /webhooks/{provider}, and JSON answers for
+// every other request under /webhooks/ (the mux would answer in text).
+// The webhooks need no API token: each verifies its own signature.
+func (s *Server) webhookRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /webhooks/{provider}", s.webhook)
+	mux.HandleFunc("/webhooks/{provider}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "POST")
+		writeError(w, http.StatusMethodNotAllowed, fmt.Errorf("method %s not allowed, want POST", r.Method))
+	})
+	mux.HandleFunc("/webhooks/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Errorf("no webhook at %s: want POST /webhooks/PROVIDER (%s)", r.URL.Path, providerNames))
+	})
+}
+
+// providerNames lists the webhook providers for messages.
+const providerNames = "github, gitlab, gitea, bitbucket or generic"
+
 // webhook serves POST /webhooks/{provider}. The order matters: the secret
 // must be configured, the body bounded and the signature valid before a
 // single byte of the payload is parsed.
@@ -85,7 +102,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("provider")
 	p, ok := providers[name]
 	if !ok {
-		writeError(w, http.StatusNotFound, fmt.Errorf("unknown webhook provider %q (want github, gitlab, gitea, bitbucket or generic)", name))
+		writeError(w, http.StatusNotFound, fmt.Errorf("unknown webhook provider %q (want %s)", name, providerNames))
 		return
 	}
 	result, code, body := s.handleWebhook(w, r, name, p)

@@ -8,7 +8,10 @@ const REFRESH_MS = 2000;
 
 let selected = null;      // {ns, name} of the open application
 let rollbackKey = null;   // options currently in the rollback <select>
+let diffKey = null;       // stateKey of the open app when its diff was last asked for
+let diffSeq = 0;          // only the latest diff request may fill the panel
 let token = sessionStorage.getItem('tether-token') || '';
+let needToken = false;    // the server answered 401: wait for a token before polling on
 
 const $ = (id) => document.getElementById(id);
 
@@ -51,38 +54,86 @@ function timeCell(ts) {
   return el('td', {title: ts ? new Date(ts).toLocaleString() : ''}, ago(ts));
 }
 
-async function getJSON(path) {
-  const r = await fetch(path, {headers: {Accept: 'application/json'}});
-  const body = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error(body.error || r.status + ' ' + r.statusText);
-  return body;
+// request calls the API with the token, if any. A 401 opens the token
+// form (every route needs the token when the agent has one) and fails.
+async function request(path, opts) {
+  const headers = {Accept: 'application/json'};
+  if (opts && opts.body !== undefined) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = 'Bearer ' + token;
+  const r = await fetch(path, {method: (opts && opts.method) || 'GET', headers,
+    body: opts && opts.body !== undefined ? JSON.stringify(opts.body) : undefined});
+  const out = await r.json().catch(() => ({}));
+  if (r.status === 401) {
+    askToken(token ? 'The API token was not accepted: enter it again.' : 'This agent needs its API token.');
+    throw new Error('an API token is required: enter it above');
+  }
+  if (!r.ok) throw new Error(out.error || r.status + ' ' + r.statusText);
+  return out;
 }
 
-// post calls a mutating endpoint, asking once for the API token when the
-// server wants one.
-async function post(path, body) {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const headers = {'Content-Type': 'application/json', Accept: 'application/json'};
-    if (token) headers.Authorization = 'Bearer ' + token;
-    const r = await fetch(path, {method: 'POST', headers, body: JSON.stringify(body || {})});
-    const out = await r.json().catch(() => ({}));
-    if (r.status === 401 && attempt === 0) {
-      const t = window.prompt('API token');
-      if (!t) throw new Error('an API token is required');
-      token = t.trim();
-      sessionStorage.setItem('tether-token', token);
-      continue;
-    }
-    if (!r.ok) throw new Error(out.error || r.status + ' ' + r.statusText);
-    return out;
+function getJSON(path) { return request(path); }
+
+function post(path, body) { return request(path, {method: 'POST', body: body || {}}); }
+
+// ---- API token ----
+
+function askToken(why) {
+  needToken = true;
+  $('auth-msg').textContent = why;
+  if ($('auth').hidden) {
+    $('auth').hidden = false;
+    $('auth-token').focus();
   }
-  throw new Error('wrong API token');
+}
+
+function useToken(ev) {
+  ev.preventDefault();
+  const t = $('auth-token').value.trim();
+  if (!t) return;
+  token = t;
+  sessionStorage.setItem('tether-token', token);
+  $('auth-token').value = '';
+  $('auth').hidden = true;
+  needToken = false;
+  refresh();
+  loadDiff();
+}
+
+// ---- failures ----
+
+// failure says why the app's last sync failed, or null: the Ready
+// condition False with a reason ending in "Failed" (ApplyFailed,
+// RenderFailed …), or the newest history entry Failed.
+function failure(app) {
+  const st = app.status || {};
+  const ready = (st.conditions || []).find((c) => c.type === 'Ready');
+  if (ready && ready.status === 'False' && /Failed$/.test(ready.reason || '')) {
+    return ready.message || ready.reason;
+  }
+  const h = (st.history || [])[0];
+  if (h && h.result === 'Failed') return h.message || 'the last sync failed';
+  return null;
+}
+
+// stateKey changes whenever what the diff compares may have changed: the
+// applied revision, the sync state, the newest history entry, the spec.
+function stateKey(app) {
+  const st = app.status || {}, spec = app.spec || {}, sync = st.sync || {};
+  const h = (st.history || [])[0] || {};
+  return JSON.stringify([(st.lastAppliedRevision || {}).revision, sync.status, sync.revision, sync.message,
+    h.id, h.result, h.finishedAt, h.attempts, spec.suspend, (spec.pin || {}).revision, app.metadata.generation]);
+}
+
+function syncCell(st, fail) {
+  const sync = st.sync || {};
+  return [fail ? badge('Sync failed', 'Failed') : '', badge(sync.status),
+    sync.message ? el('span', {class: 'sync-msg', title: sync.message}, sync.message) : ''];
 }
 
 // ---- application list ----
 
 function appRow(a) {
-  const ns = a.metadata.namespace, name = a.metadata.name;
+  const ns = a.metadata.namespace, name = a.metadata.name, fail = failure(a);
   const st = a.status || {}, spec = a.spec || {};
   const rev = st.lastAppliedRevision || {};
   const hist = st.history || [];
@@ -92,18 +143,35 @@ function appRow(a) {
       spec.suspend ? ' ' : '', spec.suspend ? badge('suspended', 'susp') : ''),
     el('td', {}, rev.revision ? el('span', {class: 'sha', title: rev.revision}, short(rev.revision)) : el('span', {class: 'muted'}, 'never synced'),
       rev.subject ? el('span', {class: 'subject'}, rev.subject) : ''),
-    el('td', {}, badge((st.sync || {}).status)),
+    el('td', {}, ...syncCell(st, fail),
+      fail ? el('div', {class: 'fail-msg', title: fail}, fail) : ''),
     el('td', {title: (st.health || {}).message || ''}, badge((st.health || {}).status)),
     timeCell(hist.length ? hist[0].finishedAt : ''));
-  if (selected && selected.ns === ns && selected.name === name) tr.className = 'selected';
+  const cls = [];
+  if (fail) cls.push('failed');
+  if (selected && selected.ns === ns && selected.name === name) cls.push('selected');
+  tr.className = cls.join(' ');
   tr.addEventListener('click', () => select(ns, name));
   return tr;
 }
 
+// loadApps lists the apps, the failed ones first, under a banner that
+// counts them.
 async function loadApps() {
   const apps = await getJSON(API);
-  $('apps').tBodies[0].replaceChildren(...apps.map(appRow));
+  const failed = apps.filter((a) => failure(a));
+  const rest = apps.filter((a) => !failure(a));
+  $('apps').tBodies[0].replaceChildren(...failed.concat(rest).map(appRow));
   $('empty').hidden = apps.length > 0;
+  const banner = $('failures');
+  banner.hidden = failed.length === 0;
+  banner.replaceChildren(
+    el('strong', {}, failed.length === 1 ? '1 application failed to sync' : failed.length + ' applications failed to sync'),
+    el('ul', {}, ...failed.map((a) => {
+      const li = el('li', {}, el('span', {class: 'name'}, a.metadata.namespace + '/' + a.metadata.name), ': ', failure(a));
+      li.addEventListener('click', () => select(a.metadata.namespace, a.metadata.name));
+      return li;
+    })));
 }
 
 // ---- one application ----
@@ -111,6 +179,7 @@ async function loadApps() {
 function select(ns, name) {
   selected = {ns, name};
   rollbackKey = null;
+  diffKey = null;
   location.hash = '#/' + encodeURIComponent(ns) + '/' + encodeURIComponent(name);
   $('detail').hidden = false;
   notice('');
@@ -144,7 +213,14 @@ function meta(app) {
 function renderDetail(d) {
   const app = d.app, st = app.status || {}, spec = app.spec || {};
   $('d-title').textContent = app.metadata.namespace + '/' + app.metadata.name;
-  $('d-badges').replaceChildren(badge((st.sync || {}).status), badge((st.health || {}).status),
+  const fail = failure(app);
+  $('d-failure').hidden = !fail;
+  const last = (st.history || [])[0];
+  $('d-failure').replaceChildren(el('strong', {}, 'Last sync failed'),
+    last && last.result === 'Failed' ? el('span', {class: 'muted'}, ' revision ' + short(last.revision) +
+      (last.attempts > 1 ? ', ' + last.attempts + ' attempts' : '') + (last.finishedAt ? ', ' + ago(last.finishedAt) : '')) : '',
+    el('div', {class: 'fail-text'}, fail || ''));
+  $('d-badges').replaceChildren(...syncCell(st, fail), badge((st.health || {}).status),
     ...(spec.pin ? [badge('pinned ' + short(spec.pin.revision), 'pin')] : []),
     ...(spec.suspend ? [badge('suspended', 'susp')] : []));
   $('d-meta').replaceChildren(...meta(app));
@@ -194,10 +270,16 @@ function renderRollback(hist, current) {
   if (seen.has(keep)) sel.value = keep;
 }
 
+// loadDetail shows the open app and asks for a new diff when its state
+// moved on (a sync finished, the revision or sync status changed).
 async function loadDetail() {
   const sel = selected;
   const d = await getJSON(appPath(sel.ns, sel.name));
-  if (selected === sel) renderDetail(d);
+  if (selected !== sel) return;
+  renderDetail(d);
+  const key = stateKey(d.app);
+  if (diffKey !== null && key !== diffKey) loadDiff();
+  diffKey = key;
 }
 
 function diffBlock(text) {
@@ -214,20 +296,27 @@ function diffBlock(text) {
   return pre;
 }
 
+// loadDiff asks for the open app's diff. The old one stays (marked as
+// being recomputed) until the new one arrives; a later request wins.
 async function loadDiff() {
   const sel = selected;
   if (!sel) return;
+  const mine = ++diffSeq;
   $('diff-summary').textContent = 'Computing diff…';
-  $('diff').replaceChildren();
+  $('diff').classList.add('stale');
   try {
     const p = await getJSON(appPath(sel.ns, sel.name) + '/diff');
-    if (selected !== sel) return;
+    if (selected !== sel || mine !== diffSeq) return;
+    $('diff').classList.remove('stale');
     $('diff-summary').textContent = p.inSync ? p.summary + ' The cluster matches Git.' : p.summary;
     $('diff').replaceChildren(...p.changes.filter((c) => c.diff).map((c) => el('div', {class: 'change'},
       el('div', {class: 'change-head'}, c.action + ' ' + idText(c.id) + (c.reason ? ' (' + c.reason + ')' : '')),
       diffBlock(c.diff))));
   } catch (e) {
-    if (selected === sel) $('diff-summary').textContent = 'Diff failed: ' + e.message;
+    if (selected !== sel || mine !== diffSeq) return;
+    $('diff').classList.remove('stale');
+    $('diff').replaceChildren();
+    $('diff-summary').textContent = 'Diff failed: ' + e.message;
   }
 }
 
@@ -253,7 +342,10 @@ async function act(label, path, body) {
   } catch (e) {
     notice(label + ': ' + e.message, false);
   }
+  // The diff is asked for again now, and again by loadDetail when the
+  // sync the action started is recorded.
   refresh();
+  loadDiff();
 }
 
 function wire() {
@@ -269,6 +361,7 @@ function wire() {
   });
   $('b-diff').addEventListener('click', loadDiff);
   $('d-close').addEventListener('click', closeDetail);
+  $('auth').addEventListener('submit', useToken);
 }
 
 // ---- refresh loop ----
@@ -285,22 +378,27 @@ async function refresh() {
     $('conn').textContent = 'updated ' + new Date().toLocaleTimeString();
     $('conn').className = 'conn';
   } catch (e) {
-    $('conn').textContent = 'cannot reach the agent: ' + e.message;
+    $('conn').textContent = needToken ? 'waiting for the API token' : 'cannot reach the agent: ' + e.message;
     $('conn').className = 'conn bad';
   }
-  if (mine === generation) timer = setTimeout(refresh, REFRESH_MS);
+  // Without a token there is nothing to poll for until one is given.
+  if (mine === generation && !needToken) timer = setTimeout(refresh, REFRESH_MS);
 }
 
+// fromHash opens the app the address names (#/namespace/name), at load
+// and when the address changes (a link, the back button).
 function fromHash() {
   const m = /^#\/([^/]+)\/([^/]+)$/.exec(location.hash);
   if (!m) return;
   try {
-    select(decodeURIComponent(m[1]), decodeURIComponent(m[2]));
+    const ns = decodeURIComponent(m[1]), name = decodeURIComponent(m[2]);
+    if (!selected || selected.ns !== ns || selected.name !== name) select(ns, name);
   } catch (e) {
     // a malformed hash opens nothing
   }
 }
 
 wire();
+window.addEventListener('hashchange', fromHash);
 fromHash();
 if (!selected) refresh();

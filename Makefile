@@ -14,10 +14,13 @@ build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/tether ./cmd/tether
 
 # deps installs what the tests need beyond Go, git and gcc: an SSH server
-# (Git over SSH is tested against a real sshd).
+# (Git over SSH is tested against a real sshd) and headless Chromium (the
+# web UI's script is tested in a real browser).
 deps:
 	@command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null; }
+	@command -v chromium >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 # testenv builds the control-plane binaries (etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler, kwok) from Go modules into the

@@ -23,7 +23,7 @@ func TestCLIThroughAgentServer(t *testing.T) {
 	done := make(chan int, 1)
 	agentOut := &lockedBuffer{}
 	go func() {
-		done <- run(ctx, []string{"run", "-f", file, "--namespace", a.appN, "--listen", "127.0.0.1:0",
+		done <- run(ctx, []string{"run", "-f", file, "--namespace", a.appN, "--listen", "127.0.0.1:0", "--api-insecure",
 			"--kubeconfig", env.CP.Kubeconfig, "--cache-dir", t.TempDir()}, agentOut, agentOut)
 	}()
 	t.Cleanup(func() {

@@ -42,7 +42,8 @@ bench: testenv
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime 1x -count 5 -timeout 90m ./...
 
 # demo: a local cluster, a Git repo made from examples/, and `tether run` on
-# it; prints what to try. Ctrl-C stops everything.
+# it; prints what to try. Ctrl-C stops everything, also when the output is
+# piped (`make demo | tee log`). TETHER_DEMO_LISTEN picks the agent's address.
 demo: testenv
 	@scripts/demo.sh
 

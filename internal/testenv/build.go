@@ -30,7 +30,11 @@ var binaries = []string{
 }
 
 // kwokStages are the Stage files from kwok's module that make fake nodes
-// Ready and fake pods Running (kwok refuses to start without stages).
+// Ready and fake pods Running (kwok refuses to start without stages): the
+// ones kwokctl picks for a node lease. The heartbeat-with-lease stage posts
+// node status every 10–20 minutes only, so it needs kwok's
+// --node-lease-duration-seconds (startControllers): without a lease the
+// node went NotReady after kube-controller-manager's 50 s grace (issue 8).
 var kwokStages = []string{
 	"kustomize/stage/node/fast/node-initialize.yaml",
 	"kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
@@ -63,7 +67,9 @@ func ModuleDir() (string, error) {
 // them first when the pinned versions changed (or they were never built).
 // The cache lives under the user's cache directory, keyed by a hash of the
 // testenv module's go.mod, go.sum and sources, so a fresh clone on the same
-// machine reuses it. Build output goes to log.
+// machine reuses it. The kwok stages file beside them is named by a hash of
+// kwokStages, so changing the list writes a new one without a rebuild.
+// Build output goes to log.
 func BinDir(ctx context.Context, log io.Writer) (string, error) {
 	mod, err := ModuleDir()
 	if err != nil {
@@ -82,7 +88,7 @@ func BinDir(ctx context.Context, log io.Writer) (string, error) {
 		base = filepath.Join(uc, "tether", "testenv")
 	}
 	dir := filepath.Join(base, key)
-	if _, err := os.Stat(filepath.Join(dir, "complete")); err == nil {
+	if cached(dir) {
 		return dir, nil
 	}
 	if err := os.MkdirAll(base, 0o755); err != nil {
@@ -99,13 +105,29 @@ func BinDir(ctx context.Context, log io.Writer) (string, error) {
 		return "", err
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if _, err := os.Stat(filepath.Join(dir, "complete")); err == nil {
+	if cached(dir) {
 		return dir, nil
 	}
-	if err := build(ctx, mod, dir, log); err != nil {
-		return "", err
+	complete := filepath.Join(dir, "complete")
+	if _, err := os.Stat(complete); err != nil {
+		if err := build(ctx, mod, dir, log); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(complete, []byte(key+"\n"), 0o644); err != nil {
+			return "", err
+		}
 	}
-	return dir, os.WriteFile(filepath.Join(dir, "complete"), []byte(key+"\n"), 0o644)
+	return dir, writeStages(ctx, mod, stagesFile(dir))
+}
+
+// cached reports whether dir holds the built binaries and the stages file.
+func cached(dir string) bool {
+	for _, f := range []string{filepath.Join(dir, "complete"), stagesFile(dir)} {
+		if _, err := os.Stat(f); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func build(ctx context.Context, mod, dir string, log io.Writer) error {
@@ -121,13 +143,23 @@ func build(ctx context.Context, mod, dir string, log io.Writer) error {
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("build control-plane binaries in %s: %w", mod, err)
 	}
-	return writeStages(ctx, mod, filepath.Join(dir, "kwok-stages.yaml"))
+	return nil
 }
 
-// writeStages concatenates kwok's fast stages from its module into one file.
+// stagesFile is kwok's --config in the binaries' directory dir. Its name
+// carries a hash of kwokStages: the module key covers only the testenv
+// module, not this package, so a changed list must not reuse a stale file.
+func stagesFile(dir string) string {
+	sum := sha256.Sum256([]byte(strings.Join(kwokStages, "\n")))
+	return filepath.Join(dir, "kwok-stages-"+hex.EncodeToString(sum[:])[:12]+".yaml")
+}
+
+// writeStages concatenates kwokStages from kwok's module into one file,
+// written under a temporary name and renamed, so a reader never sees half.
 func writeStages(ctx context.Context, mod, out string) error {
 	cmd := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/kwok")
 	cmd.Dir = mod
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
 	b, err := cmd.Output()
 	if err != nil {
 		return fmt.Errorf("locate kwok module: %w", err)
@@ -143,7 +175,10 @@ func writeStages(ctx context.Context, mod, out string) error {
 		buf.Write(data)
 		buf.WriteString("\n")
 	}
-	return os.WriteFile(out, buf.Bytes(), 0o644)
+	if err := os.WriteFile(out+".tmp", buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(out+".tmp", out)
 }
 
 // moduleKey hashes what decides the binaries: the module's files (go.mod,

@@ -48,6 +48,17 @@ type Options struct {
 	Log io.Writer
 	// Timeout bounds the wait for readiness (default 60 s).
 	Timeout time.Duration
+	// NodeLeaseDuration is the Lease kwok holds for each fake node in the
+	// Full profile and renews every quarter of it, as the kubelet does
+	// (default 40 s, the kubelet's and kwokctl's). The lease is the node's
+	// heartbeat: without one kube-controller-manager marked the node
+	// NotReady after NodeMonitorGracePeriod (issue 8).
+	NodeLeaseDuration time.Duration
+	// NodeMonitorGracePeriod is how long kube-controller-manager lets a
+	// node go without a heartbeat before it marks it NotReady (default: its
+	// own, 50 s). Setting it also checks the nodes every eighth of it
+	// (within 1–5 s), so a missed heartbeat shows within seconds in a test.
+	NodeMonitorGracePeriod time.Duration
 }
 
 // ControlPlane is a running local control plane.
@@ -77,6 +88,9 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 60 * time.Second
+	}
+	if opts.NodeLeaseDuration <= 0 {
+		opts.NodeLeaseDuration = 40 * time.Second
 	}
 	bin, err := BinDir(ctx, opts.Log)
 	if err != nil {
@@ -193,7 +207,7 @@ func (cp *ControlPlane) startControllers(ctx context.Context, bin string, opts O
 		name string
 		args []string
 	}{
-		{"kube-controller-manager", []string{
+		{"kube-controller-manager", append([]string{
 			"--kubeconfig=" + cp.Kubeconfig,
 			"--authentication-kubeconfig=" + cp.Kubeconfig,
 			"--authorization-kubeconfig=" + cp.Kubeconfig,
@@ -206,7 +220,7 @@ func (cp *ControlPlane) startControllers(ctx context.Context, bin string, opts O
 			"--use-service-account-credentials=false",
 			"--bind-address=127.0.0.1",
 			"--secure-port=0",
-		}},
+		}, nodeMonitorArgs(opts.NodeMonitorGracePeriod)...)},
 		{"kube-scheduler", []string{
 			"--kubeconfig=" + cp.Kubeconfig,
 			"--authentication-kubeconfig=" + cp.Kubeconfig,
@@ -217,10 +231,14 @@ func (cp *ControlPlane) startControllers(ctx context.Context, bin string, opts O
 		}},
 		{"kwok", []string{
 			"--kubeconfig=" + cp.Kubeconfig,
-			"--config=" + filepath.Join(bin, "kwok-stages.yaml"),
+			"--config=" + stagesFile(bin),
 			"--manage-all-nodes=false",
 			"--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
 			"--node-ip=127.0.0.1",
+			// The node-heartbeat-with-lease stage posts node status only
+			// every 10–20 minutes, as a kubelet with a lease does; the
+			// lease is the heartbeat the node-lifecycle controller watches.
+			"--node-lease-duration-seconds=" + leaseSeconds(opts.NodeLeaseDuration),
 			"--server-address=127.0.0.1:" + strconv.Itoa(ports[0]),
 		}},
 	}
@@ -247,6 +265,22 @@ func (cp *ControlPlane) startControllers(ctx context.Context, bin string, opts O
 		return fmt.Errorf("full control plane not ready: %w", err)
 	}
 	return nil
+}
+
+// nodeMonitorArgs are kube-controller-manager's node-lifecycle flags for a
+// grace period (none for the default).
+func nodeMonitorArgs(grace time.Duration) []string {
+	if grace <= 0 {
+		return nil
+	}
+	period := min(max(grace/8, time.Second), 5*time.Second)
+	return []string{"--node-monitor-grace-period=" + grace.String(), "--node-monitor-period=" + period.String()}
+}
+
+// leaseSeconds is kwok's --node-lease-duration-seconds for d: whole
+// seconds, at least 1 (0 would turn the lease off).
+func leaseSeconds(d time.Duration) string {
+	return strconv.Itoa(int(max(d.Round(time.Second)/time.Second, 1)))
 }
 
 // fakeNode is a Node that kwok manages (by its annotation) and makes Ready.

@@ -85,7 +85,9 @@ func up(ctx context.Context, dir string, nodes int) error {
 }
 
 // down stops the processes recorded in dir/state.json, if any, and
-// removes the directory's contents.
+// removes the directory's contents. Each process group gets a grace period
+// after SIGTERM, then SIGKILL; down fails (and keeps dir, with the state
+// file) if any process survives that.
 func down(dir string) error {
 	data, err := os.ReadFile(filepath.Join(dir, "state.json"))
 	if errors.Is(err, os.ErrNotExist) {
@@ -99,22 +101,42 @@ func down(dir string) error {
 		return fmt.Errorf("%s: %w", dir, err)
 	}
 	// Controllers first, etcd last, as Stop does.
+	var left []int
 	for i := len(st.PIDs) - 1; i >= 0; i-- {
-		stopGroup(st.PIDs[i])
+		left = append(left, stopGroup(st.PIDs[i], dir, 5*time.Second)...)
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("processes %v still run after SIGKILL; %s kept", left, dir)
 	}
 	fmt.Fprintf(os.Stderr, "cluster in %s stopped\n", dir)
 	return os.RemoveAll(dir)
 }
 
-func stopGroup(pgid int) {
-	if syscall.Kill(-pgid, syscall.SIGTERM) != nil {
-		return // already gone
+// stopGroup sends SIGTERM to the process group pgid, waits up to grace for
+// all of it to exit, then sends SIGKILL and waits again. It returns the
+// PIDs still running. A group whose leader is not a component of the
+// cluster in dir (its PID reused since) is left alone.
+func stopGroup(pgid int, dir string, grace time.Duration) []int {
+	if len(members(pgid)) == 0 || !startedIn(pgid, dir) {
+		return nil
 	}
-	for range 50 {
-		if syscall.Kill(-pgid, 0) != nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	if waitGone(pgid, grace) {
+		return nil
 	}
+	fmt.Fprintf(os.Stderr, "process group %d ignored SIGTERM for %s: SIGKILL\n", pgid, grace)
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	waitGone(pgid, 5*time.Second)
+	return members(pgid)
+}
+
+func waitGone(pgid int, d time.Duration) bool {
+	for deadline := time.Now().Add(d); ; time.Sleep(50 * time.Millisecond) {
+		if len(members(pgid)) == 0 {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
 }

@@ -115,6 +115,36 @@ var assessTests = []struct {
 	{"conditions-stale.yaml", Progressing, "waiting for the controller to observe generation 3 (Ready condition is for generation 2)"},
 	{"conditions-available-false.yaml", Progressing, `MissingEndpoints: endpoints for service/metrics-server in "kube-system" have no addresses with port name "https"`},
 	{"conditions-available-true.yaml", Healthy, "all checks passed"},
+	{"conditions-ready-false-creating.yaml", Progressing, "Creating"},
+
+	{"flux-kustomization-suspended.yaml", Suspended, "Kustomization is suspended"},
+	{"flux-kustomization-dependency.yaml", Progressing, "DependencyNotReady: dependency 'flux-system/infra' is not ready"},
+	{"flux-helmrelease-no-status.yaml", Progressing, "waiting for the controller to report Ready"},
+	{"flux-helmrelease-ready.yaml", Healthy, "Helm install succeeded for release web/podinfo.v1 with chart podinfo@6.7.1"},
+	{"flux-helmrelease-install-failed.yaml", Degraded, "InstallFailed: Helm install failed for release web/podinfo with chart podinfo@6.7.1: context deadline exceeded"},
+	{"flux-gitrepository-ready.yaml", Healthy, "stored artifact for revision 'main@sha1:1a2b3c4d5e6f'"},
+	{"flux-helmrepository-oci.yaml", Healthy, "OCI Helm repository: static, nothing to reconcile"},
+
+	{"certmanager-certificate-ready.yaml", Healthy, "Certificate is up to date and has not expired"},
+	{"certmanager-certificate-issuing.yaml", Progressing, "DoesNotExist: Issuing certificate as Secret does not exist"},
+	{"certmanager-certificate-renewing.yaml", Progressing, "Renewing: Renewing certificate as renewal was scheduled at 2026-08-30 09:02:40 +0000 UTC"},
+	{"certmanager-certificate-failed.yaml", Degraded, `Failed: The certificate request has failed to complete and will be retried: Failed to wait for order resource "web-tls-1-3052712512" to become ready: order is in "invalid" state`},
+	{"certmanager-certificate-no-status.yaml", Progressing, "waiting for the certificate to be issued"},
+	{"certmanager-certificate-stale.yaml", Progressing, "waiting for cert-manager to observe generation 2 (Ready condition is for generation 1)"},
+	{"certmanager-clusterissuer-ready.yaml", Healthy, "The ACME account was registered with the ACME server"},
+	{"certmanager-issuer-not-ready.yaml", Degraded, `ErrGetKeyPair: Error getting keypair for CA issuer: secrets "ca-key-pair" not found`},
+	{"certmanager-issuer-no-status.yaml", Progressing, "waiting for the issuer to be initialised"},
+
+	{"rollout-healthy.yaml", Healthy, ""},
+	{"rollout-paused.yaml", Suspended, "paused: CanaryPauseStep"},
+	{"rollout-aborted.yaml", Degraded, "RolloutAborted: Rollout aborted update to revision 2"},
+	{"rollout-progressing.yaml", Progressing, "more replicas need to be updated"},
+	{"rollout-stale-generation.yaml", Progressing, "waiting for the controller to observe generation 5 (observed 4)"},
+	{"rollout-no-status.yaml", Progressing, "waiting for the rollout controller to observe the rollout"},
+	{"rollout-workload-generation.yaml", Progressing, "waiting for the rollout controller to observe generation 2 of the referenced workload"},
+	{"rollout-legacy-healthy.yaml", Healthy, "3/3 replicas available"},
+	{"rollout-legacy-paused.yaml", Suspended, "rollout is paused"},
+	{"rollout-legacy-steps.yaml", Progressing, "1 old replicas pending termination"},
 }
 
 func TestAssess(t *testing.T) {

@@ -59,8 +59,9 @@ func (c condition) text() string {
 //   - Ready (else Available): True → Healthy; Unknown → Progressing.
 //     Ready=False → Degraded: controllers that follow the convention say
 //     "in progress" with Reconciling=True or Ready=Unknown, so False is a
-//     reported failure. Available=False → Progressing, because the kinds that
-//     use Available (APIService, operators) report it while starting up.
+//     reported failure, except with a reason that says it is not one (see
+//     waitingReasons). Available=False → Progressing, because the kinds
+//     that use Available (APIService, operators) report it while starting up.
 //   - A condition whose observedGeneration is behind metadata.generation
 //     describes an older spec → Progressing.
 //   - No status, or no conditions we know (ConfigMap, Secret, RBAC,
@@ -97,10 +98,23 @@ func conditionResult(c condition) (res Result, decided bool) {
 	case "True":
 		return Result{Status: Healthy, Message: c.Message}, true
 	case "False":
-		if c.Type == "Ready" {
+		if c.Type == "Ready" && !waitingReasons[c.Reason] {
 			return Result{Status: Degraded, Message: c.text()}, true
 		}
 		return Result{Status: Progressing, Message: c.text()}, true
 	}
 	return Result{Status: Progressing, Message: c.text()}, true
+}
+
+// waitingReasons are the reasons with which well-known controllers set
+// Ready=False while they work or wait, not because something failed:
+// Crossplane's managed resources while the cloud resource is created, a
+// Flux Kustomization or HelmRelease queued behind its spec.dependsOn,
+// cert-manager's CertificateRequest waiting for its issuer, and the
+// kstatus reason for work in progress.
+var waitingReasons = map[string]bool{
+	"Creating":           true, // Crossplane
+	"DependencyNotReady": true, // Flux
+	"Pending":            true, // cert-manager CertificateRequest
+	"Progressing":        true, // kstatus, Flux
 }

@@ -3,6 +3,7 @@ package health
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -89,6 +90,21 @@ func (r *reader) intIn(root map[string]any, def int64, path ...string) int64 {
 	}
 	r.fail(path, "integer", v)
 	return def
+}
+
+// generation reads a generation number that may be written as a string
+// (Argo Rollouts' status.observedGeneration); ok is false when it is absent
+// or a string that is not a number.
+func (r *reader) generation(path ...string) (n int64, ok bool) {
+	v, present := r.field(r.obj, path...)
+	if !present {
+		return 0, false
+	}
+	if s, isString := v.(string); isString {
+		n, err := strconv.ParseInt(s, 10, 64)
+		return n, err == nil
+	}
+	return r.intIn(r.obj, 0, path...), true
 }
 
 // has reports whether the field is present and not null.

@@ -2,10 +2,13 @@
 // state its spec asks for, and waits until a set of objects has.
 //
 // Assess is a pure function of one object (no I/O), with one file per kind
-// that needs its own rule (deployment.go, pod.go, …) and conditions.go for
-// every other kind, following the conventions of Argo CD's gitops-engine
-// pkg/health and cli-utils' kstatus. Wait polls a Getter until every object is
-// settled or the context ends.
+// that needs its own rule (deployment.go, pod.go, …; flux.go,
+// certmanager.go, rollout.go for the custom resources of those projects)
+// and conditions.go for every other kind, following the conventions of Argo
+// CD's gitops-engine pkg/health and cli-utils' kstatus. An Assessor adds
+// the user's rules: CEL expressions per kind (rules.go, cel.go), as Flux's
+// healthCheckExprs, compiled at load and bounded when evaluated. Wait polls
+// a Getter until every object is settled or the context ends.
 package health
 
 import (

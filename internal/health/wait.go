@@ -37,6 +37,11 @@ const maxListed = 5
 //
 // An interval <= 0 means one second.
 func Wait(ctx context.Context, ids []object.ID, get Getter, interval time.Duration, progress func(map[object.ID]Result)) (map[object.ID]Result, error) {
+	return (*Assessor)(nil).Wait(ctx, ids, get, interval, progress)
+}
+
+// Wait is the package's Wait, assessing with the assessor's rules.
+func (a *Assessor) Wait(ctx context.Context, ids []object.ID, get Getter, interval time.Duration, progress func(map[object.ID]Result)) (map[object.ID]Result, error) {
 	if interval <= 0 {
 		interval = time.Second
 	}
@@ -49,7 +54,7 @@ func Wait(ctx context.Context, ids []object.ID, get Getter, interval time.Durati
 			return results, waitError(ctx.Err(), results)
 		case <-timer.C:
 		}
-		poll(ctx, ids, get, results)
+		a.poll(ctx, ids, get, results)
 		if progress != nil {
 			progress(maps.Clone(results))
 		}
@@ -63,12 +68,12 @@ func Wait(ctx context.Context, ids []object.ID, get Getter, interval time.Durati
 // poll assesses every object once, in place. A GET cut short because ctx
 // ended keeps the object's previous result: the last real observation is
 // more useful in a timeout error than "context deadline exceeded".
-func poll(ctx context.Context, ids []object.ID, get Getter, results map[object.ID]Result) {
+func (a *Assessor) poll(ctx context.Context, ids []object.ID, get Getter, results map[object.ID]Result) {
 	for _, id := range ids {
 		obj, err := get(ctx, id)
 		switch {
 		case err == nil:
-			results[id] = Assess(obj)
+			results[id] = a.Assess(obj)
 		case apierrors.IsNotFound(err):
 			results[id] = Result{Status: Missing, Message: "not found"}
 		case ctx.Err() != nil:

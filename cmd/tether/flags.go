@@ -15,6 +15,7 @@ import (
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
 	"github.com/tether-dev/tether/internal/appctl"
 	"github.com/tether-dev/tether/internal/apply"
+	"github.com/tether-dev/tether/internal/health"
 	"github.com/tether-dev/tether/internal/kube"
 	"github.com/tether-dev/tether/internal/reconcile"
 	"github.com/tether-dev/tether/internal/render"
@@ -29,6 +30,7 @@ type globalFlags struct {
 	cacheDir            string
 	concurrency         int
 	sopsAgeKeyFile      string
+	healthChecks        string
 	logFormat           string
 }
 
@@ -40,6 +42,7 @@ func (g *globalFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&g.concurrency, "concurrency", 16, "objects compared or applied in parallel")
 	fs.StringVar(&g.cacheDir, "cache-dir", defaultCacheDir(), "where Git checkouts are cached")
 	fs.StringVar(&g.sopsAgeKeyFile, "sops-age-key-file", "", "age identities for decrypting SOPS-encrypted manifests")
+	fs.StringVar(&g.healthChecks, "health-checks", "", "YAML list of CEL health rules per kind ({group, kind, current, inProgress, failed})")
 	fs.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 }
 
@@ -82,6 +85,15 @@ func (g *globalFlags) reconciler(c *kube.Client, log *slog.Logger) (*reconcile.R
 			return nil, usageErr(err)
 		}
 		r.Decrypt = dec
+	}
+	if g.healthChecks != "" {
+		// Compiled here, before anything is fetched or applied: a rule
+		// that does not compile stops the command, never a sync.
+		a, err := health.LoadAssessor(g.healthChecks)
+		if err != nil {
+			return nil, usageErr(err)
+		}
+		r.Health = a
 	}
 	return r, nil
 }

@@ -39,7 +39,7 @@ func (r *Reconciler) health(ctx context.Context, res *Result, opts Options) (hea
 	if !opts.Wait {
 		rs := make(map[object.ID]health.Result, len(ids))
 		for _, id := range ids {
-			rs[id] = health.Assess(latest[id])
+			rs[id] = r.Health.Assess(latest[id])
 		}
 		return health.Summarize(rs), nil
 	}
@@ -48,7 +48,7 @@ func (r *Reconciler) health(ctx context.Context, res *Result, opts Options) (hea
 		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
 		defer cancel()
 	}
-	results, err := health.Wait(ctx, ids, r.getter(versions), 500*time.Millisecond, opts.OnHealth)
+	results, err := r.Health.Wait(ctx, ids, r.getter(versions), 500*time.Millisecond, opts.OnHealth)
 	return health.Summarize(results), err
 }
 

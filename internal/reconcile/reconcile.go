@@ -31,6 +31,7 @@ type Reconciler struct {
 	// Decrypt decrypts SOPS-encrypted files; nil means encrypted files are errors.
 	Decrypt func(file string, data []byte) ([]byte, error)
 	Apply   apply.Options
+	Health  *health.Assessor // the user's health rules; nil: the built-in rules only
 	Now     func() time.Time
 	Log     *slog.Logger
 }

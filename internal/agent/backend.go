@@ -98,7 +98,7 @@ func (a *Agent) Resources(ctx context.Context, namespace, name string) ([]server
 			live[object.IDOf(&list.Items[i])] = &list.Items[i]
 		}
 		for _, id := range ids {
-			out = append(out, resource(id, health.Assess(live[id])))
+			out = append(out, resource(id, a.r.Health.Assess(live[id])))
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

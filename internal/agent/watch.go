@@ -117,12 +117,12 @@ func (w *objectWatch) trackApp(app *v1alpha1.Application) {
 // start runs the informer of one resource. Called with mu held.
 func (w *objectWatch) start(gvr schema.GroupVersionResource, gk schema.GroupKind) cache.SharedIndexInformer {
 	var inf cache.SharedIndexInformer
-	if w.a.c.HasStatus(gvr) {
+	if w.a.c.HasStatus(gvr) || w.a.r.Health.Custom(gk) {
 		inf = w.full.ForResource(gvr).Informer()
 	} else {
 		inf = w.meta.ForResource(gvr).Informer()
 	}
-	_ = inf.SetTransform(func(obj any) (any, error) { return slim(gvr, gk, obj), nil })
+	_ = inf.SetTransform(func(obj any) (any, error) { return slim(w.a.r.Health, gvr, gk, obj), nil })
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		// Add covers the watch's first list: an object changed between
 		// the sync and the watch starting is drift too.
@@ -155,7 +155,7 @@ func (w *objectWatch) resourceOf(e v1alpha1.InventoryEntry) (schema.GroupVersion
 // Tether's field set, and its health, assessed here from the whole object
 // (or, for a resource without status, from its metadata: such kinds are
 // healthy unless being deleted, which the metadata says).
-func slim(gvr schema.GroupVersionResource, gk schema.GroupKind, obj any) any {
+func slim(as *health.Assessor, gvr schema.GroupVersionResource, gk schema.GroupKind, obj any) any {
 	var m *metav1.PartialObjectMetadata
 	var h health.Result
 	switch o := obj.(type) {
@@ -163,7 +163,7 @@ func slim(gvr schema.GroupVersionResource, gk schema.GroupKind, obj any) any {
 		m = &metav1.PartialObjectMetadata{}
 		m.Name, m.Namespace, m.UID, m.ResourceVersion = o.GetName(), o.GetNamespace(), o.GetUID(), o.GetResourceVersion()
 		m.Labels, m.Annotations, m.ManagedFields = o.GetLabels(), o.GetAnnotations(), o.GetManagedFields()
-		h = health.Assess(o)
+		h = as.Assess(o)
 	case *metav1.PartialObjectMetadata:
 		m = o
 		u := &unstructured.Unstructured{}
@@ -172,7 +172,7 @@ func slim(gvr schema.GroupVersionResource, gk schema.GroupKind, obj any) any {
 		u.SetGeneration(o.Generation)
 		u.SetDeletionTimestamp(o.DeletionTimestamp)
 		u.SetFinalizers(o.Finalizers)
-		h = health.Assess(u)
+		h = as.Assess(u)
 	default:
 		return obj // a DeletedFinalStateUnknown tombstone: already slim
 	}
@@ -286,7 +286,7 @@ func (w *objectWatch) health(app *v1alpha1.Application) (health.Result, bool) {
 		case !ok:
 			return health.Result{}, false
 		case m == nil:
-			rs[id] = health.Assess(nil)
+			rs[id] = w.a.r.Health.Assess(nil)
 		default:
 			rs[id] = m.Health
 		}

@@ -57,4 +57,7 @@ func TestSyncWaitForHealth(t *testing.T) {
 		t.Fatalf("sync --wait of an unschedulable Deployment: %s; want exit 1", bad)
 	}
 	wantContains(t, "error", bad.stderr, "timed out waiting for health", "Deployment.apps/web/web")
+	// The status records what the wait last saw, not the health before.
+	st := tether("status", "web", "-o", "json")
+	wantContains(t, "status after the timed-out wait", st.stdout, `"health": {`, `"status": "Progressing"`, "Deployment.apps/web/web")
 }

@@ -96,6 +96,16 @@ type Step struct {
 	Duration time.Duration
 }
 
+// ranStep reports whether the run got as far as step name.
+func (res *Result) ranStep(name string) bool {
+	for _, s := range res.Steps {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 // mark records the time since the previous mark as step name.
 func (r *Reconciler) mark(res *Result, name string) {
 	prev := res.Started

@@ -77,6 +77,10 @@ func (r *Reconciler) nextStatus(app *v1alpha1.Application, opts Options, res *Re
 			st.Sync.Message = fmt.Sprintf("not compared: %s", failReason(runErr))
 		}
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, failReason(runErr), truncate(runErr.Error(), 2000)
+		if res.ranStep("health") {
+			// The wait for health failed: what it last saw is the truth.
+			st.Health = v1alpha1.HealthStatus{Status: res.Health.Status.String(), Message: res.Health.Message}
+		}
 	}
 	st.SetCondition(ready)
 	stalled := metav1.Condition{Type: v1alpha1.ConditionStalled, Status: metav1.ConditionFalse, Reason: "Succeeded", ObservedGeneration: app.Generation, LastTransitionTime: now}

@@ -40,6 +40,39 @@ type ApplicationSpec struct {
 	// Pin, set by `tether rollback`, deploys a fixed earlier revision
 	// instead of following targetRevision, until `tether rollback --resume`.
 	Pin *Pin `json:"pin,omitempty"`
+	// Ignore names fields that Tether leaves to other writers (an HPA's
+	// spec.replicas, a webhook's injected fields): on an existing object
+	// they are neither compared nor applied. See IgnoreRule.
+	Ignore []IgnoreRule `json:"ignore,omitempty"`
+}
+
+// IgnoreRule is one entry of spec.ignore, like Argo CD's ignoreDifferences
+// with RespectIgnoreDifferences=true and Flux's spec.ignore: the fields
+// named by JSONPointers and FieldPaths, in the objects Target selects, are
+// left out of the comparison and out of what is applied to an object that
+// exists. A new object is created with them, as Git has them.
+type IgnoreRule struct {
+	// Target selects the objects; nil selects every object of the app.
+	Target *IgnoreTarget `json:"target,omitempty"`
+	// JSONPointers are RFC 6901 pointers ("/spec/replicas",
+	// "/metadata/annotations/example.com~1hash"); a number indexes a list.
+	JSONPointers []string `json:"jsonPointers,omitempty"`
+	// FieldPaths are dotted paths that can select list items by a field:
+	// "spec.template.spec.containers[name=app].image",
+	// `metadata.annotations["example.com/hash"]`, "spec.ports[*].nodePort".
+	FieldPaths []string `json:"fieldPaths,omitempty"`
+}
+
+// IgnoreTarget selects objects. Every field set must match; group, kind,
+// name and namespace are globs (*, ?, [a-z]); group "core" is the core
+// group, and an empty group matches any.
+type IgnoreTarget struct {
+	Group     string `json:"group,omitempty"`
+	Kind      string `json:"kind,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	// LabelSelector is a label selector in kubectl's syntax ("app=web,tier!=db").
+	LabelSelector string `json:"labelSelector,omitempty"`
 }
 
 // Pin fixes the deployed revision (an emergency rollback).
@@ -121,6 +154,12 @@ type SyncPolicy struct {
 	SelfHeal bool `json:"selfHeal,omitempty"`
 	// Interval between checks of the repository (default 1m).
 	Interval *metav1.Duration `json:"interval,omitempty"`
+	// Force deletes and recreates an object whose change the API server
+	// refuses as immutable (a Deployment's selector, a Job's template),
+	// as the annotation tether.dev/force: "true" does for one object.
+	// Never for Namespaces, CustomResourceDefinitions or
+	// PersistentVolumeClaims.
+	Force bool `json:"force,omitempty"`
 }
 
 // ApplicationStatus is what Tether records.

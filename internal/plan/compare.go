@@ -1,12 +1,14 @@
 package plan
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
 )
 
 // FieldManager is the field manager of every apply Tether makes.
@@ -59,7 +61,46 @@ func Normalize(u *unstructured.Unstructured) *unstructured.Unstructured {
 
 // Equal compares live and predicted after normalisation.
 func Equal(live, predicted *unstructured.Unstructured) bool {
-	a, _ := json.Marshal(Normalize(live).Object)
-	b, _ := json.Marshal(Normalize(predicted).Object)
-	return string(a) == string(b)
+	return equalIgnoring(live, predicted, nil)
 }
+
+// equalIgnoring is Equal without the ignored paths on either side.
+func equalIgnoring(live, predicted *unstructured.Unstructured, ignored []fieldPath) bool {
+	a, b := Normalize(live), Normalize(predicted)
+	removeAll(a.Object, ignored)
+	removeAll(b.Object, ignored)
+	x, _ := json.Marshal(a.Object)
+	y, _ := json.Marshal(b.Object)
+	return string(x) == string(y)
+}
+
+// dryRun predicts the write: a server-side apply, or for Replace=true an
+// update (a PUT at the live resourceVersion) of an object that exists.
+func dryRun(ctx context.Context, ri dynamic.ResourceInterface, ch *Change) (*unstructured.Unstructured, error) {
+	if ch.Policy.Replace && ch.Live != nil {
+		u := ch.Desired.DeepCopy()
+		u.SetResourceVersion(ch.Live.GetResourceVersion())
+		return ri.Update(ctx, u, metav1.UpdateOptions{FieldManager: FieldManager, DryRun: []string{metav1.DryRunAll}})
+	}
+	return ri.Apply(ctx, ch.ID.Name, ch.Desired, metav1.ApplyOptions{FieldManager: FieldManager, Force: true, DryRun: []string{metav1.DryRunAll}})
+}
+
+func writeVerb(ch *Change) string {
+	if ch.Policy.Replace && ch.Live != nil {
+		return "update"
+	}
+	return "apply"
+}
+
+// fieldsHash is FieldsHash for the inventory. An object written by
+// update (Replace=true) has no apply field set to compare: "" makes every
+// sync compare it in full.
+func (ch *Change) fieldsHash(live *unstructured.Unstructured) string {
+	if ch.Policy.Replace {
+		return ""
+	}
+	return FieldsHash(live)
+}
+
+// FieldsHashFor is fieldsHash, for apply.
+func (ch *Change) FieldsHashFor(live *unstructured.Unstructured) string { return ch.fieldsHash(live) }

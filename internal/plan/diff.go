@@ -24,6 +24,11 @@ func (c *Change) Diff() string {
 	if c.Action == Delete || c.Action == Extraneous {
 		after = nil
 	}
+	if c.Action == Update && len(c.ignore) > 0 {
+		// Ignored fields are left to other writers: no diff of theirs.
+		removeAll(before.Object, c.ignore)
+		removeAll(after.Object, c.ignore)
+	}
 	before, after = maskSecrets(before, after)
 	if c.Sensitive {
 		before, after = maskAll(before, after)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/tether-dev/tether/internal/apis/v1alpha1"
 	"github.com/tether-dev/tether/internal/kube"
 	"github.com/tether-dev/tether/internal/object"
 )
@@ -36,6 +38,12 @@ type Options struct {
 	// CreateNamespace creates Namespace when it does not exist (as Argo
 	// CD's CreateNamespace=true); it is not owned and never pruned.
 	CreateNamespace bool
+	// Ignore is spec.ignore: fields left to other writers.
+	Ignore []v1alpha1.IgnoreRule
+	// Force is spec.syncPolicy.force: every object whose change is
+	// refused as immutable is deleted and recreated (see
+	// Change.RecreateRefusal for the exceptions).
+	Force bool
 }
 
 // InventoryEntry is what the plan needs from the previous sync's
@@ -59,7 +67,11 @@ func Make(ctx context.Context, c *kube.Client, desired []*unstructured.Unstructu
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 16
 	}
-	changes, err := prepare(c, desired, opts)
+	rules, err := compileRules(opts.Ignore)
+	if err != nil {
+		return nil, err
+	}
+	changes, err := prepare(c, desired, rules, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +110,7 @@ func Make(ctx context.Context, c *kube.Client, desired []*unstructured.Unstructu
 // prepare resolves each desired object's resource and namespace, marks it
 // as ours, and rejects duplicates. A kind the cluster does not serve is an
 // error unless a CRD in the same set defines it.
-func prepare(c *kube.Client, desired []*unstructured.Unstructured, opts Options) ([]Change, error) {
+func prepare(c *kube.Client, desired []*unstructured.Unstructured, rules []ignoreRule, opts Options) ([]Change, error) {
 	crds := map[schema.GroupKind]string{} // kind defined in this set → its scope
 	for _, u := range desired {
 		if u.GetKind() == "CustomResourceDefinition" {
@@ -145,7 +157,25 @@ func prepare(c *kube.Client, desired []*unstructured.Unstructured, opts Options)
 			continue
 		}
 		seen[ch.ID] = where(src, u)
+		if ch.Policy, err = PolicyOf(u); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", where(src, u), err))
+			continue
+		}
+		ch.Force = ch.Policy.Force
+		if ch.Force == "" && opts.Force {
+			ch.Force = "spec.syncPolicy.force: true"
+		}
 		ch.DesiredHash = hashObject(u)
+		if ch.ignore = ignoredPaths(rules, u); len(ch.ignore) > 0 {
+			for _, p := range ch.ignore {
+				ch.Ignored = append(ch.Ignored, p.text)
+			}
+			// The hash of what is applied to an existing object: a change
+			// in Git of an ignored field alone changes nothing there.
+			stripped := u.DeepCopy()
+			removeAll(stripped.Object, ch.ignore)
+			ch.DesiredHash = hashObject(stripped)
+		}
 		changes = append(changes, ch)
 	}
 	return changes, errors.Join(errs...)
@@ -276,6 +306,9 @@ func compareAll(ctx context.Context, c *kube.Client, changes []Change, live *liv
 	for i := range changes {
 		ch := &changes[i]
 		ch.Live = live.ours[ch.ID]
+		if byPolicy(ch) {
+			continue
+		}
 		if ch.Live != nil {
 			if e, ok := prev[ch.ID]; ok && e.DesiredHash == ch.DesiredHash && e.FieldsHash != "" && e.FieldsHash == FieldsHash(ch.Live) {
 				ch.Action, ch.FieldsHash = Unchanged, e.FieldsHash
@@ -318,22 +351,39 @@ func compare(ctx context.Context, c *kube.Client, ch *Change, live *liveSet, opt
 		case apierrors.IsNotFound(err):
 		case err != nil:
 			return fmt.Errorf("get %s: %w", ch.ID.Display(), err)
+		case ch.Policy.SSA == SSAIfNotPresent:
+			// Present, though not ours: left as it is, and not adopted.
+			ch.Action, ch.Reason, ch.DesiredHash = Unchanged, "exists; never updated ("+FluxSSA+": IfNotPresent)", ""
+			return nil
 		case object.OwnerOf(got) != "" && object.OwnerOf(got) != owner.String():
 			return fmt.Errorf("%s (%s): %w %s", ch.ID.Display(), where(ch.Source, ch.Desired), ErrOwnedByOther, object.OwnerOf(got))
 		default:
 			ch.Live = got
 		}
 	}
-	pred, err := ri.Apply(ctx, ch.ID.Name, ch.Desired, metav1.ApplyOptions{FieldManager: FieldManager, Force: true, DryRun: []string{metav1.DryRunAll}})
+	if ch.Live != nil && len(ch.ignore) > 0 {
+		ch.Original = ch.Desired
+		ch.Desired = applyIgnores(ch.Desired, ch.Live, ch.ignore, ch.Policy.Replace)
+		owner.Mark(ch.Desired) // the ownership mark is never ignored
+	}
+	pred, err := dryRun(ctx, ri, ch)
 	if err != nil {
-		return fmt.Errorf("dry-run apply %s (%s): %w", ch.ID.Display(), where(ch.Source, ch.Desired), err)
+		if ie := immutableError(ch, err); ch.Live != nil && ie != nil {
+			if !ch.MayRecreate() {
+				return ie
+			}
+			ch.Action, ch.Recreate = Update, true
+			ch.Reason = fmt.Sprintf("cannot change %s: deleted and recreated (%s)", strings.Join(ie.Fields, "; "), ch.Force)
+			return nil
+		}
+		return fmt.Errorf("dry-run %s %s (%s): %w", writeVerb(ch), ch.ID.Display(), where(ch.Source, ch.Desired), err)
 	}
 	ch.Predicted = pred
 	switch {
 	case ch.Live == nil:
 		ch.Action = Create
-	case Equal(ch.Live, pred):
-		ch.Action, ch.FieldsHash = Unchanged, FieldsHash(ch.Live)
+	case equalIgnoring(ch.Live, pred, ch.ignore):
+		ch.Action, ch.FieldsHash = Unchanged, ch.fieldsHash(ch.Live)
 	default:
 		ch.Action = Update
 	}
@@ -360,6 +410,7 @@ func stale(changes []Change, inv []InventoryEntry, live *liveSet, prune bool) []
 		if prune {
 			ch.Action, ch.Reason = Delete, "not in Git"
 		}
+		ignoreExtraneous(&ch)
 		out = append(out, ch)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID.String() < out[j].ID.String() })

@@ -3,7 +3,10 @@
 // apply dry-run, so defaulting, admission and field ownership are the API
 // server's own; a dry-run error is an error, never "no diff". An object
 // whose desired state and owned fields are unchanged since the last sync
-// (hashes in the inventory) costs no request at all.
+// (hashes in the inventory) costs no request at all. Per-object rules come
+// from spec.ignore (ignore.go) and from annotations (policy.go: Argo CD's
+// sync and compare options, Flux's prune and ssa policies, tether.dev/force);
+// a change refused as immutable names its fields (immutable.go).
 package plan
 
 import (
@@ -27,9 +30,13 @@ const (
 )
 
 // Change is the plan for one object. Desired is nil for Delete and
-// Extraneous; Live is nil for Create; Predicted is the dry-run result
-// (what Live will be after the sync) for Create and Update, when the
-// API server could compute it.
+// Extraneous, and for an Unchanged object that is never applied (Flux's
+// ssa: Ignore) or that left Git and is ignored (Argo CD's
+// IgnoreExtraneous); Live is nil for Create; Predicted is the dry-run
+// result (what Live will be after the sync) for Create and Update, when
+// the API server could compute it (not for a Recreate). For an object
+// that exists, Desired is what is applied: without the fields that
+// spec.ignore leaves to others (Original has them).
 type Change struct {
 	ID        object.ID                   `json:"id"`
 	Action    Action                      `json:"action"`
@@ -49,6 +56,24 @@ type Change struct {
 	// Sensitive objects were decrypted from SOPS: their diff masks every
 	// value, whatever their kind.
 	Sensitive bool `json:"sensitive,omitempty"`
+	// Policy is what the object's annotations ask (Argo CD's and Flux's
+	// included).
+	Policy Policy `json:"policy,omitzero"`
+	// Force names what allows deleting and recreating the object when a
+	// change is refused as immutable (its annotation, or
+	// spec.syncPolicy.force); "" when nothing does.
+	Force string `json:"force,omitempty"`
+	// Recreate: the change is refused as immutable and Force allows it,
+	// so apply deletes the object, waits until it is gone, and creates it.
+	Recreate bool `json:"recreate,omitempty"`
+	// Ignored are the ignore rules' paths that name fields of the object.
+	Ignored []string `json:"ignored,omitempty"`
+	// Original is Desired as rendered, before the ignore rules took the
+	// ignored fields out (nil when they changed nothing): what a
+	// recreate creates.
+	Original *unstructured.Unstructured `json:"-"`
+
+	ignore []fieldPath
 }
 
 // Plan is the whole set of changes of one sync, in apply order.

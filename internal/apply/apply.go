@@ -1,8 +1,11 @@
 // Package apply executes a plan against the cluster: server-side apply of
 // what changed, in stages (CRDs, Namespaces and cluster-wide RBAC first;
 // then the rest in a stable kind order, objects of one stage in parallel),
-// then prune. It returns a Result even when it fails, so the caller can
-// record exactly what happened.
+// then prune. An object with Replace=true is written by update or create
+// instead; a change refused as immutable is, where the plan allows it,
+// a delete, a wait until the object is gone, and a create (recreate.go).
+// It returns a Result even when it fails, so the caller can record
+// exactly what happened.
 package apply
 
 import (
@@ -17,6 +20,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/tether-dev/tether/internal/health"
 	"github.com/tether-dev/tether/internal/kube"
@@ -30,13 +34,16 @@ type Options struct {
 	Concurrency int
 	// CRDTimeout bounds the wait for applied CRDs to be Established.
 	CRDTimeout time.Duration
+	// DeleteTimeout bounds the wait for an object deleted to be
+	// recreated (an immutable change with force) to be gone.
+	DeleteTimeout time.Duration
 	// Progress, when set, is called after each object is applied.
 	Progress func(Outcome)
 }
 
 // DefaultOptions returns the options the CLI and agent use.
 func DefaultOptions() Options {
-	return Options{Concurrency: 16, CRDTimeout: time.Minute}
+	return Options{Concurrency: 16, CRDTimeout: time.Minute, DeleteTimeout: 2 * time.Minute}
 }
 
 // Outcome is what happened to one object.
@@ -171,7 +178,7 @@ func applyAll(ctx context.Context, c *kube.Client, chs []*plan.Change, opts Opti
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			outs[i] = applyOne(ctx, c, ch)
+			outs[i] = applyOne(ctx, c, ch, opts)
 			if opts.Progress != nil {
 				opts.Progress(outs[i])
 			}
@@ -181,15 +188,27 @@ func applyAll(ctx context.Context, c *kube.Client, chs []*plan.Change, opts Opti
 	return outs
 }
 
-func applyOne(ctx context.Context, c *kube.Client, ch *plan.Change) Outcome {
+func applyOne(ctx context.Context, c *kube.Client, ch *plan.Change, opts Options) Outcome {
 	out := Outcome{ID: ch.ID, Action: ch.Action}
 	ri, _, err := c.Resource(ch.Desired)
 	if err != nil {
 		out.Err = fmt.Errorf("apply %s: %w", ch.ID.Display(), err)
 		return out
 	}
-	got, err := ri.Apply(ctx, ch.ID.Name, ch.Desired, metav1.ApplyOptions{FieldManager: plan.FieldManager, Force: true})
+	if ch.Recreate {
+		return recreate(ctx, ri, ch, opts, out)
+	}
+	got, err := write(ctx, ri, ch, ch.Desired, ch.Action == plan.Update)
 	if err != nil {
+		if ie := plan.NewImmutableError(ch, err); ie != nil && ch.Action == plan.Update {
+			// Refused although the plan's dry-run passed: the object
+			// changed in between.
+			if ch.MayRecreate() {
+				return recreate(ctx, ri, ch, opts, out)
+			}
+			out.Err = ie
+			return out
+		}
 		src := ""
 		if ch.Source != "" {
 			src = " (" + ch.Source + ")"
@@ -197,8 +216,22 @@ func applyOne(ctx context.Context, c *kube.Client, ch *plan.Change) Outcome {
 		out.Err = fmt.Errorf("apply %s%s: %w", ch.ID.Display(), src, err)
 		return out
 	}
-	out.Object, out.FieldsHash = got, plan.FieldsHash(got)
+	out.Object, out.FieldsHash = got, ch.FieldsHashFor(got)
 	return out
+}
+
+// write sends u: a server-side apply, or with Replace=true an update (a
+// PUT at the resourceVersion the plan saw) or a create.
+func write(ctx context.Context, ri dynamic.ResourceInterface, ch *plan.Change, u *unstructured.Unstructured, exists bool) (*unstructured.Unstructured, error) {
+	switch {
+	case !ch.Policy.Replace:
+		return ri.Apply(ctx, ch.ID.Name, u, metav1.ApplyOptions{FieldManager: plan.FieldManager, Force: true})
+	case exists && ch.Live != nil:
+		u = u.DeepCopy()
+		u.SetResourceVersion(ch.Live.GetResourceVersion())
+		return ri.Update(ctx, u, metav1.UpdateOptions{FieldManager: plan.FieldManager})
+	}
+	return ri.Create(ctx, u, metav1.CreateOptions{FieldManager: plan.FieldManager})
 }
 
 func appliedCRDs(outs []Outcome) []string {

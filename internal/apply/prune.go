@@ -8,6 +8,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/tether-dev/tether/internal/kube"
@@ -83,14 +84,8 @@ func pruneOne(ctx context.Context, c *kube.Client, ch plan.Change, owner object.
 		out.Action, out.Reason = plan.Unchanged, fmt.Sprintf("no longer owned by %s (owner %q); left alone", owner, got)
 		return out
 	}
-	optIn := live.GetAnnotations()[object.PruneAnnotation]
-	if optIn == "false" || (protectedKinds[ch.ID.GroupKind()] && optIn != "true") {
-		out.Kept = true
-		out.Reason = fmt.Sprintf("not pruned: %s is protected (annotate %s=true to allow)", ch.ID.Display(), object.PruneAnnotation)
-		if optIn == "false" {
-			out.Reason = fmt.Sprintf("not pruned: %s has %s=false", ch.ID.Display(), object.PruneAnnotation)
-		}
-		out.Action = plan.Extraneous
+	if why := Protection(ch.ID, live); why != "" {
+		out.Kept, out.Action, out.Reason = true, plan.Extraneous, why
 		return out
 	}
 	uid := live.GetUID()
@@ -101,4 +96,31 @@ func pruneOne(ctx context.Context, c *kube.Client, ch plan.Change, owner object.
 		out.Err = fmt.Errorf("prune %s: %w", ch.ID.Display(), err)
 	}
 	return out
+}
+
+// Protection says why an object that left Git is not deleted ("" when it
+// may be): tether.dev/prune: "false", Argo CD's Prune=false or
+// Delete=false, Flux's prune: disabled, a policy annotation Tether cannot
+// read (never delete on a doubt), or a protected kind without
+// tether.dev/prune: "true". It reads the live object, whose annotations
+// are what was last applied. Tether deletes nothing when an Application
+// is deleted; a cascade added later must ask this too (Delete=false).
+func Protection(id object.ID, live *unstructured.Unstructured) string {
+	optIn := live.GetAnnotations()[object.PruneAnnotation]
+	if optIn == "false" {
+		return fmt.Sprintf("not pruned: %s has %s=false", id.Display(), object.PruneAnnotation)
+	}
+	pol, err := plan.PolicyOf(live)
+	if err != nil {
+		return fmt.Sprintf("not pruned: %s: %v", id.Display(), err)
+	}
+	for _, opt := range []string{pol.NoPrune, pol.NoDelete} {
+		if opt != "" {
+			return fmt.Sprintf("not pruned: %s has %s", id.Display(), opt)
+		}
+	}
+	if protectedKinds[id.GroupKind()] && optIn != "true" {
+		return fmt.Sprintf("not pruned: %s is protected (annotate %s=true to allow)", id.Display(), object.PruneAnnotation)
+	}
+	return ""
 }

@@ -72,5 +72,5 @@ func (r *Reconciler) getter(versions map[object.ID]string) health.Getter {
 // user's object (schema, validation, unknown kind) rather than a failure.
 func isInvalid(err error) bool {
 	return apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || meta.IsNoMatchError(err) ||
-		errors.Is(err, plan.ErrUnknownKind)
+		errors.Is(err, plan.ErrUnknownKind) || errors.Is(err, plan.ErrInvalidPolicy)
 }

@@ -137,6 +137,8 @@ func PlanOptions(app *v1alpha1.Application, forcePrune bool) plan.Options {
 		// Like kubectl create namespace before an apply: the destination
 		// namespace is created when missing (not owned, never pruned).
 		CreateNamespace: true,
+		Ignore:          app.Spec.Ignore,
+		Force:           app.Spec.SyncPolicy.Force,
 	}
 }
 

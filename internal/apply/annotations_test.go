@@ -140,6 +140,9 @@ func TestAnnotationsReplace(t *testing.T) {
 	if s.fields(idOf(s, "ConfigMap", "replaced")) != "" || s.fields(idOf(s, "ConfigMap", "applied")) == "" {
 		t.Errorf("field hashes: replaced %q (want none), applied %q (want one)", s.fields(idOf(s, "ConfigMap", "replaced")), s.fields(idOf(s, "ConfigMap", "applied")))
 	}
+	if p, err := s.plan(git); err != nil || !p.InSync() {
+		t.Errorf("right after the sync: %v, in sync %v; want nothing to do", err, p != nil && p.InSync())
+	}
 	s.addData("replaced", "extra", "x")
 	s.addData("applied", "extra", "x")
 	p, err := s.plan(git)

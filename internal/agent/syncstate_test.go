@@ -3,12 +3,17 @@ package agent_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
 	"github.com/tether-dev/tether/internal/appctl"
+	"github.com/tether-dev/tether/internal/testenv/gittest"
 )
 
 // waitSync waits until status.sync is status with a message holding every
@@ -92,4 +97,51 @@ func TestSyncStatusTellsTheTruth(t *testing.T) {
 	}
 	k.waitCM("settings", "color", "yellow", 10*time.Second)
 	k.waitSync("web", v1alpha1.SyncSynced, 5*time.Second)
+}
+
+// An object that drifted, with selfHeal off, is checked once: later
+// updates of it that leave Tether's fields as they are (a controller
+// writing status, another annotation) cost no Git call and no check.
+func TestDriftReportedOnce(t *testing.T) {
+	t.Parallel()
+	k := newCluster(t)
+	var gitCalls atomic.Int64
+	repo := newRemote(t, gittest.CountRequests(&gitCalls))
+	repo.Write("deploy/settings.yaml", configMapYAML("settings", map[string]string{"color": "blue"}))
+	first := repo.push("blue")
+	run := k.startAgent(agentOpts{interval: time.Hour})
+	k.createApp("web", repo.url, policy{automated: true, interval: time.Hour})
+	k.waitApplied("web", first, 20*time.Second)
+
+	k.setCM("settings", "color", "red")
+	k.waitSync("web", v1alpha1.SyncOutOfSync, 10*time.Second, "1 to update")
+	time.Sleep(time.Second) // let the check finish
+	before := gitCalls.Load()
+	ctx := context.Background()
+	for i := range 10 {
+		cm, err := k.c.Clientset.CoreV1().ConfigMaps(k.ns).Get(ctx, "settings", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cm.Annotations == nil {
+			cm.Annotations = map[string]string{}
+		}
+		cm.Annotations["example.com/tick"] = strconv.Itoa(i)
+		if _, err := k.c.Clientset.CoreV1().ConfigMaps(k.ns).Update(ctx, cm, metav1.UpdateOptions{FieldManager: "some-controller"}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	if n := gitCalls.Load() - before; n != 0 {
+		t.Errorf("%d Git requests after 10 updates of an object already reported as drifted, want 0", n)
+	}
+	// Once synced again, a new drift of the same object is news.
+	if err := run.a.Sync(ctx, k.ns, "web"); err != nil {
+		t.Fatal(err)
+	}
+	k.waitCM("settings", "color", "blue", 10*time.Second)
+	k.waitSync("web", v1alpha1.SyncSynced, 10*time.Second)
+	k.setCM("settings", "color", "green")
+	k.waitSync("web", v1alpha1.SyncOutOfSync, 10*time.Second, "1 to update")
 }

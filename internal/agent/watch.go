@@ -41,6 +41,11 @@ type objectWatch struct {
 	// set hash recorded at its last apply), so an object event costs a map
 	// lookup, not a conversion of the Application. Guarded by mu.
 	fields map[string]map[string]string
+	// reported is the drifted field set last queued per app and object,
+	// so that the controller's status updates of an object that drifted
+	// (selfHeal off: nothing reverts it) queue one check, not one per
+	// event. Reset when a sync records a new field set. Guarded by mu.
+	reported map[string]map[string]string
 }
 
 // watched is what the agent keeps of one managed object.
@@ -67,6 +72,7 @@ func newObjectWatch(a *Agent) *objectWatch {
 		full:      dynamicinformer.NewFilteredDynamicSharedInformerFactory(a.c.Dynamic, 0, metav1.NamespaceAll, tweak),
 		informers: map[schema.GroupVersionResource]cache.SharedIndexInformer{},
 		fields:    map[string]map[string]string{},
+		reported:  map[string]map[string]string{},
 	}
 }
 
@@ -78,8 +84,15 @@ func (w *objectWatch) index(app *v1alpha1.Application) {
 	for _, e := range app.Status.Inventory {
 		m[e.ID] = e.Fields
 	}
+	key := app.Namespace + "/" + app.Name
 	w.mu.Lock()
-	w.fields[app.Namespace+"/"+app.Name] = m
+	old := w.fields[key]
+	w.fields[key] = m
+	for id := range w.reported[key] {
+		if old[id] != m[id] {
+			delete(w.reported[key], id) // applied anew: a drift from it is news
+		}
+	}
 	w.mu.Unlock()
 }
 
@@ -87,6 +100,7 @@ func (w *objectWatch) index(app *v1alpha1.Application) {
 func (w *objectWatch) forget(key string) {
 	w.mu.Lock()
 	delete(w.fields, key)
+	delete(w.reported, key)
 	w.mu.Unlock()
 }
 
@@ -206,13 +220,27 @@ func (w *objectWatch) changed(gk schema.GroupKind, obj any, deleted, healthMoved
 		return
 	}
 	id := object.ID{Group: gk.Group, Kind: gk.Kind, Namespace: m.Namespace, Name: m.Name}.String()
+	live := plan.FieldsHashOf(m.ManagedFields)
+	if deleted {
+		live = "deleted"
+	}
 	w.mu.Lock()
 	fields, ours := w.fields[owner][id]
+	drifted := ours && fields != "" && live != fields
+	again := drifted && w.reported[owner][id] == live
+	if drifted && !again {
+		if w.reported[owner] == nil {
+			w.reported[owner] = map[string]string{}
+		}
+		w.reported[owner][id] = live
+	} else if !drifted {
+		delete(w.reported[owner], id)
+	}
 	w.mu.Unlock()
 	if !ours {
 		return // not in the inventory
 	}
-	if fields != "" && (deleted || plan.FieldsHashOf(m.ManagedFields) != fields) {
+	if drifted && !again {
 		w.a.enqueue(owner, w.a.healDelay(owner), func(r *reasons) { r.drift = true })
 		return
 	}

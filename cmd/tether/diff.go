@@ -12,30 +12,32 @@ func newDiffCmd(g *globalFlags) *cobra.Command {
 	var s sourceFlags
 	var output string
 	cmd := &cobra.Command{
-		Use:   "diff",
+		Use:   "diff [APP]",
 		Short: "Show what a sync would change on the live cluster (exit 0 in sync, 1 differences, 2 error)",
 		Long: `Show what a sync would change on the live cluster, computed by a server-side
 apply dry-run. With --revision naming another branch (a pull request's), it
 previews what merging that branch would do. Secret values are masked.
 
+The application is APP, an Application already in the cluster (in
+--app-namespace), or the one -f FILE or --repo describe.
+
 Exit status: 0 when the cluster is in sync, 1 when there are differences,
 2 on error (as kubectl diff).`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "text" && output != "json" && output != "markdown" {
 				return usageErr(fmt.Errorf("-o %q: want text, json or markdown", output))
 			}
-			app, rev, err := s.load()
+			ctx := cmd.Context()
+			t, err := s.target(ctx, g, args)
 			if err != nil {
 				return err
 			}
-			c, err := g.client()
-			if err != nil {
-				return usageErr(err)
-			}
-			ctx := cmd.Context()
-			if err := takeLiveStatus(ctx, c, app); err != nil {
-				return &exitError{code: 2, err: err}
+			app, rev, c := t.app, t.rev, t.c
+			if !t.live {
+				if err := takeLiveStatus(ctx, c, app); err != nil {
+					return &exitError{code: 2, err: err}
+				}
 			}
 			r, err := g.reconciler(c, nil)
 			if err != nil {

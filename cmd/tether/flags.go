@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
 	"github.com/tether-dev/tether/internal/appctl"
@@ -109,11 +110,80 @@ func (s *sourceFlags) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&s.file, "filename", "f", "", "file with Application manifests")
 	fs.StringVar(&s.app, "app", "", "with -f: the Application to use when the file has several")
 	fs.StringVar(&s.repo, "repo", "", "Git repository URL or local path (instead of -f)")
-	fs.StringVar(&s.revision, "revision", "", "branch, tag or commit (with -f: overrides the Application's targetRevision)")
+	fs.StringVar(&s.revision, "revision", "", "branch, tag or commit (with APP or -f: overrides the Application's targetRevision)")
 	fs.StringVar(&s.path, "path", "", "with --repo: directory in the repository")
 	fs.StringVar(&s.name, "name", "", "with --repo: application name (default: the path's last element)")
 	fs.StringVarP(&s.namespace, "namespace", "n", "", "with --repo: destination namespace for namespaced objects (default \"default\")")
 	fs.StringVar(&s.appNamespace, "app-namespace", "tether-system", "namespace of the Application object")
+}
+
+// checkApp refuses APP together with the flags that describe another
+// application (-f, --repo and theirs), before any cluster is reached.
+func (s *sourceFlags) checkApp(args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	var clash []string
+	for _, f := range []struct{ name, v string }{{"-f", s.file}, {"--repo", s.repo}, {"--app", s.app}, {"--name", s.name}, {"--path", s.path}, {"--namespace", s.namespace}} {
+		if f.v != "" {
+			clash = append(clash, f.name)
+		}
+	}
+	if len(clash) > 0 {
+		return usageErr(fmt.Errorf("give either APP (%s, an Application in the cluster) or %s, not both", args[0], strings.Join(clash, "/")))
+	}
+	return nil
+}
+
+// syncTarget is the Application a diff or sync works on.
+type syncTarget struct {
+	app *v1alpha1.Application
+	rev string // the revision override (--revision)
+	// live says app was read from the cluster (APP): its spec and status
+	// are the cluster's, and it needs no upsert.
+	live bool
+	c    *kube.Client
+}
+
+// target checks the flags, connects to the cluster and returns APP read
+// from it, or the application -f or --repo describe. Bad flags are
+// reported before any cluster is reached.
+func (s *sourceFlags) target(ctx context.Context, g *globalFlags, args []string) (*syncTarget, error) {
+	if err := s.checkApp(args); err != nil {
+		return nil, err
+	}
+	t := &syncTarget{live: len(args) == 1, rev: s.revision}
+	if !t.live {
+		var err error
+		if t.app, t.rev, err = s.load(); err != nil {
+			return nil, err
+		}
+	}
+	c, err := g.client()
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	t.c = c
+	if t.live {
+		if t.app, err = s.fromCluster(ctx, c, args[0]); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// fromCluster reads APP, an Application in --app-namespace, to be used
+// as -f would be: its spec is what is synced or compared, its status
+// says what is live.
+func (s *sourceFlags) fromCluster(ctx context.Context, c *kube.Client, name string) (*v1alpha1.Application, error) {
+	app, err := appctl.Get(ctx, c.Dynamic, s.appNamespace, name)
+	if apierrors.IsNotFound(err) {
+		return nil, usageErr(fmt.Errorf("application %q not found in namespace %q (--app-namespace)", name, s.appNamespace))
+	}
+	if err != nil {
+		return nil, &exitError{code: 1, err: err}
+	}
+	return app, nil
 }
 
 // load returns the Application the flags describe, and the revision
@@ -128,7 +198,7 @@ func (s *sourceFlags) load() (*v1alpha1.Application, string, error) {
 	case s.repo != "":
 		return s.fromRepo()
 	}
-	return nil, "", usageErr(errors.New("no application: give -f FILE or --repo URL|PATH"))
+	return nil, "", usageErr(errors.New("no application: name one in the cluster (APP), or give -f FILE or --repo URL|PATH"))
 }
 
 func (s *sourceFlags) fromRepo() (*v1alpha1.Application, string, error) {

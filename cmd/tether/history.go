@@ -67,12 +67,23 @@ func started(e v1alpha1.HistoryEntry) string {
 	return e.StartedAt.UTC().Format("2006-01-02 15:04:05Z")
 }
 
+// duration is how long the sync took: the recorded duration, else (for
+// entries written before it was recorded) the difference of the
+// timestamps, which have one-second resolution.
 func duration(e v1alpha1.HistoryEntry) string {
-	if e.StartedAt.IsZero() || e.FinishedAt.IsZero() || e.FinishedAt.Before(&e.StartedAt) {
+	var d time.Duration
+	switch {
+	case e.Duration != nil && e.Duration.Duration >= 0:
+		d = e.Duration.Duration
+	case e.StartedAt.IsZero() || e.FinishedAt.IsZero() || e.FinishedAt.Before(&e.StartedAt):
 		return "-"
+	default:
+		d = e.FinishedAt.Sub(e.StartedAt.Time)
 	}
-	d := e.FinishedAt.Sub(e.StartedAt.Time)
-	if d < time.Minute {
+	switch {
+	case d < time.Second && e.Duration != nil:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
 		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + "s"
 	}
 	return d.Round(time.Second).String()

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -54,16 +56,35 @@ func TestCLIThroughAgentServer(t *testing.T) {
 	if _, err := cs().CoreV1().ConfigMaps(a.ns).Get(context.Background(), "through-agent", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("the agent applied an app that is not automated (get: %v)", err)
 	}
-	res := a.tether("sync", "--server", server, "--name", a.name, "--app-namespace", a.appN)
+	// sync APP --server, like history and rollback (issue 8, item 7).
+	res := a.tether("sync", a.name, "--server", server, "--app-namespace", a.appN)
 	if res.code != 0 || !strings.Contains(res.stdout, "sync of "+a.appN+"/"+a.name+" requested") {
-		t.Fatalf("sync --server: %s", res)
+		t.Fatalf("sync APP --server: %s", res)
 	}
 	eventually(t, 20*time.Second, "the requested sync applies the ConfigMap", func() (bool, string) {
 		_, err := cs().CoreV1().ConfigMaps(a.ns).Get(context.Background(), "through-agent", metav1.GetOptions{})
 		return err == nil, agentOut.String()
 	})
-	if res := a.tether("sync", "--server", server, "--name", "nope", "--app-namespace", a.appN); res.code != 2 {
-		t.Errorf("sync --server of an unknown app: %s; want exit 2", res)
+	for _, args := range [][]string{{"nope"}, {"--name", "nope"}} {
+		if res := a.tether(append(append([]string{"sync"}, args...), "--server", server, "--app-namespace", a.appN)...); res.code != 2 {
+			t.Errorf("sync %v --server of an unknown app: %s; want exit 2", args, res)
+		}
+	}
+	if res := a.tether("sync", a.name, "--name", "other", "--server", server, "--app-namespace", a.appN); res.code != 2 {
+		t.Errorf("sync APP --name OTHER --server: %s; want exit 2", res)
+	}
+	// status APP --server: the detail view, with the resources and their
+	// health from the agent's API (appctl.Resources, as without --server).
+	eventually(t, 20*time.Second, "status APP through the agent shows the ConfigMap", func() (bool, string) {
+		res := a.tether("status", a.name, "--server", server, "--app-namespace", a.appN)
+		row := resourceRows(res.stdout)["ConfigMap/through-agent"]
+		return res.code == 0 && len(row) >= 5 && row[1] == a.ns && row[3] == "Synced" && row[4] == "Healthy" &&
+			regexp.MustCompile(`(?m)^Sync:\s+Synced`).MatchString(res.stdout), res.String()
+	})
+	local := resourceRows(a.tether("status", a.name, "--app-namespace", a.appN).stdout)
+	remote := resourceRows(a.tether("status", a.name, "--server", server, "--app-namespace", a.appN).stdout)
+	if fmt.Sprint(local) != fmt.Sprint(remote) {
+		t.Errorf("resources from the cluster %v and through the agent %v differ", local, remote)
 	}
 
 	// history, suspend, resume and rollback through the real agent's API.

@@ -27,41 +27,48 @@ func newSyncCmd(g *globalFlags) *cobra.Command {
 	var ctl controlFlags
 	var timeout time.Duration
 	cmd := &cobra.Command{
-		Use:   "sync",
+		Use:   "sync [APP]",
 		Short: "Apply an application's revision to the cluster (exit 0 ok, 1 failed, 2 bad input)",
 		Long: `Fetch the revision, render it, apply what differs with server-side apply
 (field manager "tether"), prune what left Git (with --prune or
 syncPolicy.prune), and record the result on the Application object in the
 cluster (status, inventory, history, an Event).
 
+The application is APP, an Application already in the cluster (in
+--app-namespace), or the one -f FILE or --repo describe (which is first
+created or updated in the cluster). With --server, ask a running agent to
+sync APP (or --name/--app) now and return at once.
+
 Exit status: 0 on success (and healthy, with --wait), 1 when the sync or
 the health check failed, 2 on bad input.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
 			if ctl.server != "" {
-				return requestSync(cmd, g, &ctl, &s)
+				return requestSync(cmd, g, &ctl, &s, args)
 			}
-			app, rev, err := s.load()
+			ctx := cmd.Context()
+			t, err := s.target(ctx, g, args)
 			if err != nil {
 				return err
 			}
-			c, err := g.client()
-			if err != nil {
-				return usageErr(err)
-			}
-			ctx := cmd.Context()
+			app, rev, c := t.app, t.rev, t.c
 			r, err := g.reconciler(c, nil)
 			if err != nil {
 				return err
 			}
 			mode := reconcile.Sync
-			if dryRun {
+			switch {
+			case dryRun:
 				mode = reconcile.DryRun
-				if err := takeLiveStatus(ctx, c, app); err != nil {
+				if !t.live {
+					if err := takeLiveStatus(ctx, c, app); err != nil {
+						return runErr(err)
+					}
+				}
+			case !t.live:
+				if app, err = appctl.Upsert(ctx, c, app); err != nil {
 					return runErr(err)
 				}
-			} else if app, err = appctl.Upsert(ctx, c, app); err != nil {
-				return runErr(err)
 			}
 			p := newProgress(cmd.ErrOrStderr())
 			res, err := r.Run(ctx, app, reconcile.Options{
@@ -90,7 +97,7 @@ the health check failed, 2 on bad input.`,
 	f.BoolVar(&dryRun, "dry-run", false, "show what would change, change nothing")
 	f.BoolVar(&wait, "wait", false, "wait until every object is healthy")
 	f.DurationVar(&timeout, "timeout", 5*time.Minute, "with --wait: how long to wait for health")
-	f.StringVar(&ctl.server, "server", "", "ask a running agent (tether run --listen URL) to sync the app named by --name or --app, instead of syncing from here")
+	f.StringVar(&ctl.server, "server", "", "ask a running agent (tether run --listen URL) to sync APP (or the app named by --name or --app) now, instead of syncing from here")
 	f.StringVar(&ctl.token, "token", "", "with --server: API token (default $TETHER_API_TOKEN)")
 	return cmd
 }
@@ -174,10 +181,15 @@ func newProgress(w io.Writer) *progress {
 
 // requestSync asks a running agent to sync an app now (it applies even
 // without syncPolicy.automated) and returns at once.
-func requestSync(cmd *cobra.Command, g *globalFlags, ctl *controlFlags, s *sourceFlags) error {
+func requestSync(cmd *cobra.Command, g *globalFlags, ctl *controlFlags, s *sourceFlags, args []string) error {
 	name := cmp.Or(s.name, s.app)
-	if name == "" {
-		return usageErr(errors.New("--server: name the application with --name or --app"))
+	switch {
+	case len(args) == 1 && name != "" && name != args[0]:
+		return usageErr(fmt.Errorf("--server: give the application as APP (%s) or with --name/--app (%s), not both", args[0], name))
+	case len(args) == 1:
+		name = args[0]
+	case name == "":
+		return usageErr(errors.New("--server: name the application: tether sync APP --server URL"))
 	}
 	ac, err := ctl.control(g)
 	if err != nil {

@@ -5,16 +5,11 @@ import (
 	"fmt"
 	"sort"
 
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
 	"github.com/tether-dev/tether/internal/appctl"
-	"github.com/tether-dev/tether/internal/health"
-	"github.com/tether-dev/tether/internal/object"
 	"github.com/tether-dev/tether/internal/plan"
 	"github.com/tether-dev/tether/internal/reconcile"
 	"github.com/tether-dev/tether/internal/server"
@@ -57,61 +52,23 @@ func (a *Agent) GetApp(ctx context.Context, namespace, name string) (*v1alpha1.A
 	return a.getApp(namespace + "/" + name)
 }
 
-// Resources lists the app's managed objects with their health: one LIST
-// per resource and namespace, filtered by the app's label.
+// Resources lists the app's managed objects with their health, through
+// appctl.Resources (as `tether status APP` does).
 func (a *Agent) Resources(ctx context.Context, namespace, name string) ([]server.Resource, error) {
 	app, err := a.GetApp(ctx, namespace, name)
 	if err != nil {
 		return nil, err
 	}
-	owner := object.Owner{Namespace: app.Namespace, Name: app.Name}
-	type key struct {
-		gvr schema.GroupVersionResource
-		ns  string
+	res, err := appctl.Resources(ctx, a.c, app, a.r.Health)
+	if err != nil {
+		return nil, err
 	}
-	groups := map[key][]object.ID{}
-	var out []server.Resource
-	for _, e := range app.Status.Inventory {
-		id, err := object.Parse(e.ID)
-		if err != nil {
-			continue
-		}
-		gv, _ := schema.ParseGroupVersion(e.Version)
-		m, err := a.c.Mapping(id.GroupKind(), gv.Version)
-		if err != nil {
-			out = append(out, resource(id, health.Result{Status: health.Unknown, Message: err.Error()}))
-			continue
-		}
-		ns := id.Namespace
-		if m.Scope.Name() != meta.RESTScopeNameNamespace {
-			ns = ""
-		}
-		groups[key{m.Resource, ns}] = append(groups[key{m.Resource, ns}], id)
+	out := make([]server.Resource, 0, len(res))
+	for _, r := range res {
+		out = append(out, server.Resource{ID: r.ID.String(), Kind: r.ID.Kind, Namespace: r.ID.Namespace, Name: r.ID.Name,
+			Health: r.Health.Status.String(), Message: r.Health.Message, Sync: r.Sync})
 	}
-	for k, ids := range groups {
-		list, err := a.c.Dynamic.Resource(k.gvr).Namespace(k.ns).List(ctx, metav1.ListOptions{LabelSelector: owner.Selector()})
-		if err != nil {
-			return nil, err
-		}
-		live := map[object.ID]*unstructured.Unstructured{}
-		for i := range list.Items {
-			live[object.IDOf(&list.Items[i])] = &list.Items[i]
-		}
-		for _, id := range ids {
-			out = append(out, resource(id, a.r.Health.Assess(live[id])))
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
-}
-
-func resource(id object.ID, h health.Result) server.Resource {
-	r := server.Resource{ID: id.String(), Kind: id.Kind, Namespace: id.Namespace, Name: id.Name,
-		Health: h.Status.String(), Message: h.Message, Sync: v1alpha1.SyncSynced}
-	if h.Status == health.Missing {
-		r.Sync = v1alpha1.SyncOutOfSync
-	}
-	return r
 }
 
 // Diff compares the app's revision with the live cluster now.

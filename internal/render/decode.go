@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"regexp"
-	"strconv"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -83,21 +81,6 @@ type located struct {
 	line  int
 }
 
-// yamlLine matches the line yaml.v3 puts in its syntax errors.
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// yamlError turns a yaml.v3 error into an *Error with the file and line.
-// The decoder reads the whole stream, so its line numbers are already
-// counted from the start of the file.
-func yamlError(file string, err error) error {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &Error{File: file, Line: line, Err: fmt.Errorf("invalid YAML: %s", m[2])}
-	}
-	return &Error{File: file, Err: fmt.Errorf("invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))}
-}
-
 // parseYAML decodes every document of a YAML stream, expanding Lists.
 func parseYAML(file string, data []byte) ([]located, error) {
 	conv := &converter{file: file, budget: aliasAllowance + 2*len(data)}
@@ -110,7 +93,7 @@ func parseYAML(file string, data []byte) ([]located, error) {
 			return out, nil
 		}
 		if err != nil {
-			return nil, yamlError(file, err)
+			return nil, yamlError(file, data, err)
 		}
 		if len(doc.Content) == 0 || isNull(doc.Content[0]) {
 			continue // empty or comment-only document

@@ -183,3 +183,39 @@ func TestDirectorySOPS(t *testing.T) {
 	_, err = d.Render(context.Background(), Request{RepoDir: repo})
 	wantError(t, err, "decrypt: no matching age key", "secrets/db.yaml", 0)
 }
+
+// Syntax errors name the line a person has to fix, in any document of
+// the stream (issue 8: an unclosed '{' on line 5 was reported on line 4,
+// because libyaml prints parser errors with 0-based lines).
+func TestDecodeManifestsSyntaxErrorLine(t *testing.T) {
+	const head = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n" // lines 1-4
+	tests := []struct {
+		name, doc, want string
+		line            int
+	}{
+		{"unclosed flow mapping on line 5", head + "data: {a: 1\n", "the '{' on this line is not closed; the file ends first", 5},
+		{"unclosed flow mapping, more keys after it", head + "data: {a: 1\n\n\nfoo: bar\n", "the '{' on this line is not closed; the problem shows on line 8", 5},
+		{"unclosed flow mapping on line 1", "data: {a: 1\nfoo: bar\n", "did not find expected ',' or '}'", 1},
+		{"unclosed flow mapping at the end of the file", "a: b\nc: {\n\n", "did not find expected node content at the end of the file", 2},
+		{"unclosed flow sequence", "# comment\n" + head + "data:\n  x: [1, 2\n  y: 3\n", "the '[' on this line is not closed", 7},
+		{"unclosed flow mapping in the second document", head + "---\n" + head + "data: {a: 1\n", "did not find expected ',' or '}'", 10},
+		{"unclosed flow mapping in the third document", "a: b\n---\n- x\n---\n" + head + "data: {\n  b: c\nz: y\n", "the '{' on this line is not closed", 9},
+		{"key indented less than its siblings", head + " bad: indent\n", "did not find expected key", 5},
+		{"key indented less, after a document marker", "---\n" + head + " bad: indent\n", "did not find expected key", 6},
+		{"key indented more than its siblings", head + "   bad: indent\n", "mapping values are not allowed", 5},
+		{"sequence item indented less", "a:\n  - b\n c: d\n", "did not find expected key", 3},
+		{"bad indentation in the second document", head + "---\n" + head + " bad: indent\n", "did not find expected key", 10},
+		{"unclosed quote on line 1", "a: \"open\nb: c\n", "the quoted string that starts on this line is not closed", 1},
+		{"unclosed quote on line 3", head[:30] + "\nx: 'open\ny: z\n", "found unexpected end of stream", 3},
+		{"tab indentation", "a:\n\tb: c\n", "cannot start any token", 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := DecodeManifests("f.yaml", []byte(tc.doc))
+			wantError(t, err, tc.want, "f.yaml", tc.line)
+			if got != nil {
+				t.Errorf("got %d objects, want none", len(got))
+			}
+		})
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -72,7 +71,7 @@ func writeDetail(w io.Writer, a *v1alpha1.Application, rows []resourceRow, rowsE
 	src := a.Spec.Source
 	field("Name", "%s", a.Name)
 	field("Namespace", "%s", a.Namespace)
-	field("Repository", "%s", redactURL(src.RepoURL))
+	field("Repository", "%s", src.DisplayURL())
 	field("Path", "%s", orText(src.Path, "(the repository root)"))
 	field("Target revision", "%s", orText(src.TargetRevision, "(the remote's HEAD)"))
 	field("Destination", "namespace %s", reconcile.DestinationNamespace(a))
@@ -198,16 +197,4 @@ func prefix(before, s, after string) string {
 		return ""
 	}
 	return before + s + after
-}
-
-// redactURL hides the user information of an HTTP(S) URL, where a user
-// name alone can be a token (https://TOKEN@host/...); SSH user names such
-// as git@ are kept.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil || (u.Scheme != "http" && u.Scheme != "https") {
-		return raw
-	}
-	u.User = url.User("redacted")
-	return u.String()
 }

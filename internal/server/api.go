@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -278,7 +277,7 @@ func errorStatus(err error) int {
 // written into the repository URL.
 func trimApp(a v1alpha1.Application) v1alpha1.Application {
 	a.ManagedFields = nil
-	a.Spec.Source.RepoURL = redactURL(a.Spec.Source.RepoURL)
+	a.Spec.Source.RepoURL = a.Spec.Source.DisplayURL()
 	if _, ok := a.Annotations["kubectl.kubernetes.io/last-applied-configuration"]; ok {
 		ann := make(map[string]string, len(a.Annotations))
 		for k, v := range a.Annotations {
@@ -289,20 +288,4 @@ func trimApp(a v1alpha1.Application) v1alpha1.Application {
 		a.Annotations = ann
 	}
 	return a
-}
-
-// redactURL hides credentials in an HTTP(S) URL, where a user name alone
-// can be a token (https://TOKEN@github.com/…), and any password. SSH user
-// names such as "git" are kept.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	_, hasPassword := u.User.Password()
-	if !hasPassword && u.Scheme != "http" && u.Scheme != "https" {
-		return raw
-	}
-	u.User = url.User("redacted")
-	return u.String()
 }

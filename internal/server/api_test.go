@@ -201,8 +201,8 @@ func TestRedactURL(t *testing.T) {
 		{"/srv/repos/deploy", "/srv/repos/deploy"},
 	}
 	for _, tt := range tests {
-		if got := redactURL(tt.in); got != tt.want {
-			t.Errorf("redactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := (v1alpha1.Source{RepoURL: tt.in}).DisplayURL(); got != tt.want {
+			t.Errorf("DisplayURL(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"net/url"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -91,4 +92,21 @@ func (s *ApplicationStatus) DeepCopy() *ApplicationStatus {
 		panic(fmt.Sprintf("status: %v", err))
 	}
 	return out
+}
+
+// DisplayURL is the repository URL with its credentials hidden, for
+// anything shown to people (API, UI, CLI): in an HTTP(S) URL a user name
+// alone can be a token (https://TOKEN@github.com/…), and any password is
+// one. SSH user names such as "git" are kept.
+func (s Source) DisplayURL() string {
+	u, err := url.Parse(s.RepoURL)
+	if err != nil || u.User == nil {
+		return s.RepoURL
+	}
+	_, hasPassword := u.User.Password()
+	if !hasPassword && u.Scheme != "http" && u.Scheme != "https" {
+		return s.RepoURL
+	}
+	u.User = url.User("redacted")
+	return u.String()
 }

@@ -286,8 +286,9 @@ func metadata(m *fields, n *notes) string {
 // (requests such as reconcile.fluxcd.io/requestedAt are transient).
 func toolAnnotation(k string) bool {
 	switch {
-	case k == "reconcile.fluxcd.io/requestedAt", strings.HasPrefix(k, "kubectl.kubernetes.io/"):
-		return false
+	case k == "reconcile.fluxcd.io/requestedAt", k == "argocd.argoproj.io/tracking-id", k == "argocd.argoproj.io/refresh",
+		strings.HasPrefix(k, "kubectl.kubernetes.io/"):
+		return false // bookkeeping and one-off requests, not settings
 	case strings.Contains(k, "argoproj.io/"), strings.Contains(k, "fluxcd.io/"):
 		return true
 	}

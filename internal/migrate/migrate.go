@@ -196,8 +196,14 @@ func (c *converter) dedupe() {
 				name = truncateName(fmt.Sprintf("%s-%d", old, n))
 			}
 			a.App.Name = name
-			a.Notes = append(a.Notes, Note{Field: "metadata.name", Value: quote(old),
-				Reason: fmt.Sprintf("renamed %s: another imported object has the same name, and every Application is written to namespace %s", name, c.opts.AppNamespace)})
+			why := fmt.Sprintf("renamed %s: another imported object has the same name, and every Application is written to namespace %s", name, c.opts.AppNamespace)
+			// A chart's release name defaults to the app's name: keep it.
+			if h := a.App.Spec.Source.Helm; h != nil && h.ReleaseName == "" {
+				h.ReleaseName = old
+			} else if h == nil {
+				why += fmt.Sprintf("; if the path is a Helm chart, set spec.source.helm.releaseName: %s to keep the names of its objects", old)
+			}
+			a.Notes = append(a.Notes, Note{Field: "metadata.name", Value: quote(old), Reason: why, Differs: true})
 		}
 		taken[a.App.Name] = true
 		delete(a.App.Annotations, sourceNamespaceKey)

@@ -219,7 +219,7 @@ spec: {chart: {spec: {chart: ./charts/podinfo, sourceRef: {kind: GitRepository, 
 apiVersion: argoproj.io/v1alpha1
 kind: Application
 metadata: {name: podinfo, namespace: argocd}
-spec: {source: {repoURL: https://github.com/stefanprodan/podinfo, path: kustomize}}`)
+spec: {source: {repoURL: https://github.com/stefanprodan/podinfo, path: charts/podinfo, helm: {valueFiles: [values.yaml]}}}`)
 	var names []string
 	for _, a := range res.Apps {
 		names = append(names, a.App.Namespace+"/"+a.App.Name)
@@ -228,6 +228,13 @@ spec: {source: {repoURL: https://github.com/stefanprodan/podinfo, path: kustomiz
 		t.Errorf("names %v, want %v", names, want)
 	}
 	if n := notesOf(res.Apps[1]); !strings.Contains(n, `metadata.name "podinfo": renamed podinfo-2`) {
+		t.Errorf("notes:\n%s", n)
+	}
+	// A chart keeps its release name, so its objects keep their names.
+	if h := res.Apps[2].App.Spec.Source.Helm; h == nil || h.ReleaseName != "podinfo" {
+		t.Errorf("helm %+v, want releaseName podinfo", h)
+	}
+	if n := notesOf(res.Apps[0]); !strings.Contains(n, "if the path is a Helm chart, set spec.source.helm.releaseName: podinfo") {
 		t.Errorf("notes:\n%s", n)
 	}
 }

@@ -16,7 +16,7 @@ import (
 var fluxReasons = map[string]string{
 	"spec.dependsOn":                     "Tether applies applications independently: order objects inside one application with sync waves instead",
 	"spec.healthChecks":                  "Tether assesses the health of the objects it applies only",
-	"spec.healthCheckExprs":              "Tether's health rules are not configured per application",
+	"spec.healthCheckExprs":              "Tether's CEL health rules are per agent, not per application: put these (same shape) in the file given to --health-checks",
 	"spec.timeout":                       "Tether has no per-application timeout (`tether sync --wait --timeout` sets one)",
 	"spec.retryInterval":                 "Tether retries a failed sync by itself, with exponential backoff from 1s to 5m",
 	"spec.force":                         "Tether does not delete and recreate objects whose immutable fields changed",

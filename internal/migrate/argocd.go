@@ -11,11 +11,10 @@ import (
 // argoReasons say why Argo CD Application fields are not carried over.
 // A key ending in ".*" covers the fields below it.
 var argoReasons = map[string]string{
-	"spec.source":                                  "Argo CD ignores it too when spec.sources is set",
-	"spec.project":                                 "Tether has no projects: the AppProject's restrictions (repositories, destinations, kinds) are not enforced; the RBAC of Tether's service account limits what it may change",
-	"spec.ignoreDifferences":                       "Tether has no ignore rules here: these fields show as differences in `tether diff` and as drift",
-	"spec.syncPolicy.retry":                        "Tether retries a failed sync by itself, with exponential backoff from 1s to 5m and no limit",
-	"spec.syncPolicy.managedNamespaceMetadata":     "Tether creates the destination namespace without extra labels or annotations",
+	"spec.source":           "Argo CD ignores it too when spec.sources is set",
+	"spec.project":          "Tether has no projects: the AppProject's restrictions (repositories, destinations, kinds) are not enforced; the RBAC of Tether's service account limits what it may change",
+	"spec.syncPolicy.retry": "Tether retries a failed sync by itself, with exponential backoff from 1s to 5m and no limit",
+	"spec.syncPolicy.managedNamespaceMetadata": "Tether creates the destination namespace without extra labels or annotations",
 	"spec.info":                                    "informational only; Tether has no place for it",
 	"spec.revisionHistoryLimit":                    "Tether keeps the last 20 syncs in status.history",
 	"spec.source.helm.fileParameters":              "Tether takes no --set-file parameters: put the file's content in values",
@@ -41,9 +40,7 @@ var argoReasons = map[string]string{
 // argoSyncOptions say why Argo CD sync options are not carried over.
 var argoSyncOptions = map[string]string{
 	"Validate=false":                    "Tether always validates objects (server-side)",
-	"RespectIgnoreDifferences=true":     "Tether has no ignore rules here",
 	"Replace=true":                      "Tether only applies server-side, it never replaces objects",
-	"Force=true":                        "Tether does not delete and recreate objects on apply",
 	"PrunePropagationPolicy=foreground": "Tether deletes with background propagation",
 	"PrunePropagationPolicy=orphan":     "Tether deletes with background propagation",
 	"CreateNamespace=false":             "Tether creates the destination namespace when it is missing",
@@ -59,6 +56,7 @@ var carriedSyncOptions = map[string]bool{
 	"PruneLast=true":                    true, // pruning follows every apply
 	"ApplyOutOfSyncOnly=true":           true, // unchanged objects are skipped by hash
 	"FailOnSharedResource=true":         true, // an object of another Application fails the sync
+	"RespectIgnoreDifferences=true":     true, // spec.ignore is honoured when applying
 	"PrunePropagationPolicy=background": true,
 }
 
@@ -115,7 +113,8 @@ func (c *converter) argoSpec(spec *fields, app *v1alpha1.Application) string {
 		}
 		return fmt.Sprintf("spec.destination %s is another cluster than %s: Tether deploys to the cluster it runs in; import with --cluster %s to deploy there", where, c.cluster(), where)
 	}
-	argoSyncPolicy(spec.sub("syncPolicy"), &app.Spec.SyncPolicy)
+	opts := argoSyncPolicy(spec.sub("syncPolicy"), &app.Spec.SyncPolicy)
+	app.Spec.Ignore = argoIgnore(spec, opts["RespectIgnoreDifferences=true"])
 	return ""
 }
 
@@ -239,7 +238,8 @@ func cleanPath(p string) string {
 	return strings.TrimPrefix(p, "/")
 }
 
-func argoSyncPolicy(p *fields, sp *v1alpha1.SyncPolicy) {
+// argoSyncPolicy fills sp and returns the sync options set.
+func argoSyncPolicy(p *fields, sp *v1alpha1.SyncPolicy) map[string]bool {
 	if p.m["automated"] != nil {
 		a := p.sub("automated")
 		enabled := a.m["enabled"]
@@ -250,17 +250,24 @@ func argoSyncPolicy(p *fields, sp *v1alpha1.SyncPolicy) {
 		sp.AllowEmpty = a.boolean("allowEmpty")
 		a.done()
 	}
+	set := map[string]bool{}
 	for _, opt := range p.strs("syncOptions") {
-		if carriedSyncOptions[opt] {
-			continue
+		set[opt] = true
+		switch {
+		case carriedSyncOptions[opt]:
+		case opt == "Force=true":
+			sp.Force = true
+			p.n.differ(p.at("syncOptions"), quote(opt), "as syncPolicy.force: Tether deletes and recreates an object only when a change is refused as immutable, and never a Namespace, CRD or PVC")
+		default:
+			reason, ok := argoSyncOptions[opt]
+			if !ok {
+				reason = "Tether has no such option"
+			}
+			p.n.add(p.at("syncOptions"), quote(opt), reason)
 		}
-		reason, ok := argoSyncOptions[opt]
-		if !ok {
-			reason = "Tether has no such option"
-		}
-		p.n.add(p.at("syncOptions"), quote(opt), reason)
 	}
 	p.done()
+	return set
 }
 
 // metadata reads a source object's metadata and returns its name. Only

@@ -19,7 +19,6 @@ var fluxReasons = map[string]string{
 	"spec.healthCheckExprs":              "Tether's CEL health rules are per agent, not per application: put these (same shape) in the file given to --health-checks",
 	"spec.timeout":                       "Tether has no per-application timeout (`tether sync --wait --timeout` sets one)",
 	"spec.retryInterval":                 "Tether retries a failed sync by itself, with exponential backoff from 1s to 5m",
-	"spec.force":                         "Tether does not delete and recreate objects whose immutable fields changed",
 	"spec.patches":                       "Tether renders the path as it is in Git: move the patches into a kustomization.yaml",
 	"spec.patchesStrategicMerge":         "Tether renders the path as it is in Git: move the patches into a kustomization.yaml",
 	"spec.patchesJson6902":               "Tether renders the path as it is in Git: move the patches into a kustomization.yaml",
@@ -46,7 +45,6 @@ var fluxReasons = map[string]string{
 	"spec.test":                                "Tether does not run Helm tests",
 	"spec.postRenderers":                       "Tether applies the chart as rendered: move post-rendering into the chart",
 	"spec.persistentClient":                    "Tether keeps no Helm client",
-	"spec.driftDetection.ignore":               "Tether has no ignore rules here: these fields show as differences in `tether diff` and as drift",
 	"spec.chart.spec.verify":                   "Tether does not verify chart signatures",
 	"spec.chart.spec.ignoreMissingValuesFiles": "Tether fails when a value file is missing",
 	"spec.chart.metadata":                      "Tether builds no HelmChart object",
@@ -218,7 +216,7 @@ func (c *converter) fluxKustomization(o Object) error {
 	app.Spec.Source = g.src
 	app.Spec.Source.Path = cleanPath(spec.str("path"))
 	// Flux applies every new revision and corrects drift at each interval.
-	app.Spec.SyncPolicy = v1alpha1.SyncPolicy{Automated: true, SelfHeal: true, Prune: spec.boolean("prune"), Interval: g.interval}
+	app.Spec.SyncPolicy = v1alpha1.SyncPolicy{Automated: true, SelfHeal: true, Prune: spec.boolean("prune"), Interval: g.interval, Force: spec.boolean("force")}
 	if ns := spec.str("targetNamespace"); ns != "" {
 		app.Spec.Destination.Namespace = ns
 		n.differ(spec.at("targetNamespace"), quote(ns), "as destination.namespace, which Tether sets on objects that name no namespace; Flux also overrides the namespace of those that do")

@@ -58,6 +58,7 @@ func (c *converter) fluxHelmRelease(o Object) error {
 	dd := spec.sub("driftDetection")
 	// Helm deletes what left the chart on upgrade: prune.
 	app.Spec.SyncPolicy = v1alpha1.SyncPolicy{Automated: true, Prune: true, SelfHeal: dd.str("mode") == "enabled", Interval: g.interval}
+	app.Spec.Ignore = fluxIgnore(dd)
 	dd.done()
 	fluxInterval(spec, g)
 	inst := spec.sub("install")

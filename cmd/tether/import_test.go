@@ -51,7 +51,9 @@ spec:
   destination: {server: "https://kubernetes.default.svc", namespace: %q}
   syncPolicy:
     automated: {prune: true, selfHeal: true}
-    syncOptions: [CreateNamespace=true, PruneLast=true, Validate=false]
+    syncOptions: [CreateNamespace=true, PruneLast=true, Validate=false, RespectIgnoreDifferences=true]
+  ignoreDifferences:
+  - {kind: ConfigMap, name: from-argo, jsonPointers: [/data/key]}
 `, a.repo.Dir, a.ns))
 	create(t, agentNS, fmt.Sprintf(`
 apiVersion: source.toolkit.fluxcd.io/v1
@@ -96,7 +98,8 @@ spec: {source: {repoURL: https://git.example.com/x.git}, destination: {namespace
 			t.Errorf("stderr lacks %q", want)
 		}
 	}
-	for _, want := range []string{"# - spec.project \"default\": Tether has no projects", "# - spec.dependsOn (1 item)", "name: guestbook", "name: web"} {
+	for _, want := range []string{"# - spec.project \"default\": Tether has no projects", "# - spec.dependsOn (1 item)", "name: guestbook", "name: web",
+		"  ignore:\n  - jsonPointers:\n    - /data/key\n    target:\n      group: core\n      kind: ConfigMap\n      name: from-argo\n"} {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("stdout lacks %q", want)
 		}

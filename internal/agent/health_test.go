@@ -233,7 +233,14 @@ func TestLiveHealthFollowsTheCluster(t *testing.T) {
 	}
 
 	// Waiting while Progressing costs nothing: no Git call, no request
-	// but the watches, no sync.
+	// but the watches, no sync. The window starts once the rollout has
+	// settled (every replacement pod Pending), since until then each of
+	// its steps is a real health change and is recorded.
+	waitFor(t, 15*time.Second, "health settled at 0/4 available", func() (bool, string) {
+		h := r.k.app("web").Status.Health
+		return strings.Contains(h.Message, "0/4 replicas available"), fmt.Sprintf("%+v", h)
+	})
+	time.Sleep(time.Second)
 	window := 20 * time.Second
 	if v := os.Getenv("TETHER_PROGRESSING_WINDOW"); v != "" {
 		if d, err := time.ParseDuration(v); err == nil {

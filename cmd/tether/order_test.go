@@ -40,21 +40,24 @@ func TestHelmHooksOrderAndLifetimes(t *testing.T) {
 		helmHook("ConfigMap", "b-config", pre, "", "hook-succeeded"),
 		helmHook("ServiceAccount", "z-account", pre, "0", "before-hook-creation,hook-succeeded"),
 		helmHook("Secret", "a-first", pre, "-1", "hook-succeeded"),
+		// Never healthy here (no load balancer), and Helm waits only for
+		// Jobs and Pods: done once created.
+		helmHook("Service", "lb", pre, "10", "hook-succeeded") + "spec:\n  type: LoadBalancer\n  ports: [{port: 80}]\n",
 	}, "---\n"))
 	a.repo.Write("chart/templates/post.yaml", helmHook("ConfigMap", "post", "post-install,post-upgrade", "", "hook-succeeded"))
 	a.repo.Commit("chart with weighted hooks")
-	rec := record(t, dyn(t), a.ns, configMapsGVR, secretsGVR, serviceAccountsGVR)
+	rec := record(t, dyn(t), a.ns, configMapsGVR, secretsGVR, serviceAccountsGVR, servicesGVR)
 	a.mustSync()
 
 	added := func(kind, name string) seen { return rec.first(watch.Added, kind, name) }
 	deleted := func(kind, name string) seen { return rec.first(watch.Deleted, kind, name) }
 	// Weight -1 first; at weight 0 the ServiceAccount before the ConfigMap
-	// although its name sorts after (kind before name); weight 5 last.
+	// although its name sorts after (kind before name); then weights 5, 10.
 	inOrder(t, "pre-install hooks created", added("Secret", "a-first"), added("ServiceAccount", "z-account"),
-		added("ConfigMap", "b-config"), added("ConfigMap", "c-kept"))
+		added("ConfigMap", "b-config"), added("ConfigMap", "c-kept"), added("Service", "lb"))
 	// Deleted after the last hook of the phase was created, newest first,
 	// and all before the release's own objects.
-	inOrder(t, "hook-succeeded deletions", added("ConfigMap", "c-kept"), deleted("ConfigMap", "b-config"),
+	inOrder(t, "hook-succeeded deletions", added("Service", "lb"), deleted("Service", "lb"), deleted("ConfigMap", "b-config"),
 		deleted("ServiceAccount", "z-account"), deleted("Secret", "a-first"), added("ConfigMap", "main"))
 	inOrder(t, "post-install hook", added("ConfigMap", "main"), added("ConfigMap", "post"), deleted("ConfigMap", "post"))
 	if !exists(t, configMapsGVR, a.ns, "c-kept") {

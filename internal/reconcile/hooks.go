@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 
@@ -121,7 +122,9 @@ func (hr *hookRun) create(ctx context.Context, p phase, h *hook) (*ranHook, erro
 		ri, _, _ = hr.r.Client.Resource(u)
 	}
 	hr.owner.Mark(u)
-	h = &hook{obj: u, source: h.source, helm: h.helm, wave: h.wave, beforeCreation: h.beforeCreation, onSuccess: h.onSuccess, onFailure: h.onFailure}
+	run := *h
+	run.obj = u
+	h = &run
 	var got *unstructured.Unstructured
 	if u.GetName() == "" {
 		if h.beforeCreation {
@@ -182,11 +185,16 @@ func (hr *hookRun) deletePreviousRuns(ctx context.Context, ri dynamic.ResourceIn
 }
 
 // wait polls the hooks of one step until all succeeded. A Degraded hook
-// (a failed Job) fails the step at once; so does the step's timeout.
+// (a failed Job) fails the step at once; so does the step's timeout. As in
+// Helm, a Helm hook other than a Job or a Pod is done once created; an
+// Argo CD hook of any kind is done once healthy, as in Argo CD.
 func (hr *hookRun) wait(ctx context.Context, hs []*ranHook) error {
 	wctx, cancel := context.WithTimeout(ctx, hr.timeout)
 	defer cancel()
-	pending := slices.Clone(hs)
+	pending := slices.DeleteFunc(slices.Clone(hs), func(h *ranHook) bool {
+		gk := h.obj.GroupVersionKind().GroupKind()
+		return h.helm && gk != (schema.GroupKind{Group: "batch", Kind: "Job"}) && gk != (schema.GroupKind{Kind: "Pod"})
+	})
 	last := map[*ranHook]health.Result{}
 	for {
 		var still []*ranHook
@@ -226,6 +234,9 @@ func (hr *hookRun) wait(ctx context.Context, hs []*ranHook) error {
 			if r, ok := last[pending[0]]; ok {
 				seen = r.String()
 			}
+			if ctx.Err() != nil { // the sync itself ended
+				return fmt.Errorf("stopped waiting for hook %s (%s): %w", pending[0].id, seen, ctx.Err())
+			}
 			return fmt.Errorf("hook %s did not succeed within %s (%s): %w", pending[0].id, hr.timeout, seen, wctx.Err())
 		case <-time.After(250 * time.Millisecond):
 		}
@@ -236,6 +247,9 @@ func (hr *hookRun) wait(ctx context.Context, hs []*ranHook) error {
 // until gone. CustomResourceDefinitions are never deleted, as in Helm:
 // their custom resources would go with them.
 func (hr *hookRun) deleteWhere(ctx context.Context, hs []*ranHook, match func(*ranHook) bool) error {
+	if ctx.Err() != nil {
+		return nil // interrupted: no more writes
+	}
 	var errs []error
 	for _, h := range slices.Backward(hs) {
 		if h.deleted || !match(h) || h.obj.GetKind() == "CustomResourceDefinition" {

@@ -49,10 +49,11 @@ func (r *Reconciler) execute(ctx context.Context, res *Result, sep separated, po
 	if len(hooks[preSync]) > 0 {
 		if p.CreateNamespace != "" {
 			// The hooks run in the destination namespace: create it first.
-			if err := r.applyPlan(ctx, res, &plan.Plan{CreateNamespace: p.CreateNamespace}, aopts); err != nil {
+			if err := r.applyPlan(ctx, res, subPlan(p, nil), aopts); err != nil {
 				return err
 			}
-			p = &plan.Plan{Changes: p.Changes}
+			p = subPlan(p, p.Changes)
+			p.CreateNamespace = ""
 		}
 		if err := hr.runPhase(ctx, preSync, hooks[preSync]); err != nil {
 			return hookFailure(err)

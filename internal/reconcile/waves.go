@@ -31,7 +31,7 @@ func splitWaves(p *plan.Plan, syncHooks []*hook) []wave {
 	byN := map[int]*wave{}
 	get := func(n int) *wave {
 		if byN[n] == nil {
-			byN[n] = &wave{n: n, plan: &plan.Plan{}}
+			byN[n] = &wave{n: n, plan: subPlan(p, nil)}
 		}
 		return byN[n]
 	}
@@ -52,10 +52,20 @@ func splitWaves(p *plan.Plan, syncHooks []*hook) []wave {
 		out = append(out, *w)
 	}
 	slices.SortFunc(out, func(a, b wave) int { return cmp.Compare(a.n, b.n) })
-	if len(out) > 0 {
-		out[0].plan.CreateNamespace = p.CreateNamespace
+	for i := range out {
+		if i > 0 {
+			out[i].plan.CreateNamespace = "" // the first wave creates it
+		}
 	}
 	return out
+}
+
+// subPlan is p with only the given changes: the plan's other fields (the
+// namespace to create, anything else apply reads) are kept.
+func subPlan(p *plan.Plan, changes []plan.Change) *plan.Plan {
+	sub := *p
+	sub.Changes = changes
+	return &sub
 }
 
 // applyWaves applies the plan wave by wave: each wave's objects, then its
@@ -154,7 +164,7 @@ func (r *Reconciler) pruneWaves(ctx context.Context, res *Result, owner object.O
 	slices.Sort(ns)
 	slices.Reverse(ns)
 	for i, n := range ns {
-		outs := apply.Prune(ctx, r.Client, &plan.Plan{Changes: byN[n]}, owner, aopts)
+		outs := apply.Prune(ctx, r.Client, subPlan(res.Plan, byN[n]), owner, aopts)
 		res.Pruned = append(res.Pruned, outs...)
 		if err := (&apply.Result{Outcomes: outs}).Err(); err != nil {
 			return transient("prune", fmt.Errorf("wave %d: %w", n, err))

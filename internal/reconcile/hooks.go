@@ -210,7 +210,7 @@ func (hr *hookRun) wait(ctx context.Context, hs []*ranHook) error {
 			case err != nil:
 				last[h] = health.Result{Status: health.Unknown, Message: err.Error()}
 			default:
-				last[h] = health.Assess(got)
+				last[h] = hr.r.Health.Assess(got)
 			}
 			switch last[h].Status {
 			case health.Healthy:

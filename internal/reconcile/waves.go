@@ -133,7 +133,7 @@ func (r *Reconciler) waitWave(ctx context.Context, w wave, timeout time.Duration
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	_, err := health.Wait(ctx, ids, r.getter(versions), 250*time.Millisecond, progress)
+	_, err := r.Health.Wait(ctx, ids, r.getter(versions), 250*time.Millisecond, progress)
 	return err
 }
 

@@ -5,7 +5,6 @@
 package reconcile
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -80,7 +79,9 @@ type Result struct {
 	Plan       *plan.Plan
 	Applied    []apply.Outcome
 	Pruned     []apply.Outcome
-	Health     health.Result
+	// Hooks lists the hooks the sync ran, in order.
+	Hooks  []HookOutcome
+	Health health.Result
 	// Status is the recorded status (Sync mode).
 	Status   *v1alpha1.ApplicationStatus
 	Started  time.Time
@@ -170,8 +171,13 @@ func (r *Reconciler) Run(ctx context.Context, app *v1alpha1.Application, opts Op
 	if err != nil {
 		return res, err
 	}
-	var hooks hookSet
-	res.Objects, hooks = splitHooks(res.Objects)
+	// Hooks and Argo CD Skip objects are not applied with the rest.
+	sep, err := splitHooks(res.Objects)
+	if err != nil {
+		return res, needsUser("hooks", err)
+	}
+	res.Objects = sep.main
+	res.Warnings = append(res.Warnings, sep.warnings...)
 	popts := PlanOptions(app, opts.Prune)
 	popts.SkipCreateDryRun = opts.Mode == Sync
 	popts.Concurrency = r.Apply.Concurrency
@@ -180,7 +186,7 @@ func (r *Reconciler) Run(ctx context.Context, app *v1alpha1.Application, opts Op
 	}
 
 	// 3. Plan: compare with the live cluster.
-	res.Plan, err = r.plan(ctx, app, res, popts)
+	res.Plan, err = r.plan(ctx, app, res, popts, sep.skipped)
 	r.mark(res, "plan")
 	if err != nil {
 		return res, err
@@ -193,61 +199,17 @@ func (r *Reconciler) Run(ctx context.Context, app *v1alpha1.Application, opts Op
 		return res, nil
 	}
 
-	// 4. Apply what changed, staged; Helm pre-install/upgrade hooks first.
-	hookTimeout := cmp.Or(opts.Timeout, 5*time.Minute)
-	// Hooks run when the sync creates or updates something (an install or
-	// upgrade), not for a prune alone or an object kept by a prune rail.
-	changed := res.Plan.Counts()[plan.Create]+res.Plan.Counts()[plan.Update] > 0 || res.Plan.CreateNamespace != ""
-	if changed && len(hooks.pre) > 0 {
-		if err := r.runHooks(ctx, hooks.pre, popts, hookTimeout); err != nil {
-			return res, transient("hooks", err)
-		}
-	}
-	aopts := r.Apply
-	aopts.Progress = opts.OnApply
-	ar := apply.Apply(ctx, r.Client, res.Plan, aopts)
-	res.Applied = ar.Outcomes
-	r.mark(res, "apply")
-	if err := ar.Err(); err != nil {
-		if isInvalid(err) {
-			// A new object is not dry-run in Sync mode: the API server
-			// rejecting it at apply is bad input, as at plan.
-			return res, needsUser("apply", err)
-		}
-		return res, transient("apply", err)
-	}
-
-	// 5. Prune, last, and only after everything applied.
-	res.Pruned = apply.Prune(ctx, r.Client, res.Plan, popts.Owner, aopts)
-	r.mark(res, "prune")
-	if err := (&apply.Result{Outcomes: res.Pruned}).Err(); err != nil {
-		return res, transient("prune", err)
-	}
-
-	// 6. Health, from the objects in hand, or by waiting.
-	hopts := opts
-	hopts.Wait = opts.Wait || (changed && len(hooks.post) > 0) // post hooks run once healthy
-	if hopts.Timeout == 0 {
-		hopts.Timeout = hookTimeout
-	}
-	res.Health, err = r.health(ctx, res, hopts)
-	r.mark(res, "health")
-	if err != nil {
-		return res, transient("health", err)
-	}
-	if changed && len(hooks.post) > 0 {
-		if err := r.runHooks(ctx, hooks.post, popts, hookTimeout); err != nil {
-			return res, transient("hooks", err)
-		}
-	}
-	return res, nil
+	// 4–6. Apply what changed, staged and in waves, with the hooks of
+	// each phase; prune; health.
+	return res, r.execute(ctx, res, sep, popts, opts)
 }
 
-func (r *Reconciler) plan(ctx context.Context, app *v1alpha1.Application, res *Result, popts plan.Options) (*plan.Plan, error) {
+func (r *Reconciler) plan(ctx context.Context, app *v1alpha1.Application, res *Result, popts plan.Options, skipped []object.ID) (*plan.Plan, error) {
 	inv, dropped := inventory.Decode(app.Status.Inventory)
 	for _, err := range dropped {
 		res.Warnings = append(res.Warnings, err.Error())
 	}
+	inv = untrackSkipped(inv, skipped, popts.Namespace)
 	p, err := plan.Make(ctx, r.Client, res.Objects, inv, popts)
 	if err != nil {
 		if errors.Is(err, plan.ErrOwnedByOther) || isInvalid(err) {

@@ -27,8 +27,8 @@ const aliasAllowance = 64 << 10
 // DecodeManifests parses a stream of Kubernetes objects: multi-document
 // YAML ("---"), or JSON when file ends in ".json". Empty documents are
 // skipped; "List" kinds are expanded into their items. Every object must
-// have apiVersion, kind and metadata.name, and an object ID may appear only
-// once. Errors are *Error values naming file (as given) and, where known,
+// have apiVersion, kind and metadata.name (a hook may have generateName
+// instead), and an object ID may appear only once. Errors are *Error values naming file (as given) and, where known,
 // the line; several are joined with errors.Join.
 func DecodeManifests(file string, data []byte) ([]*unstructured.Unstructured, error) {
 	return decodeManifests(file, data, dupSet{}, false)
@@ -427,13 +427,27 @@ func toObject(file string, d located) (*unstructured.Unstructured, error) {
 		missing = append(missing, "kind")
 	}
 	meta, _ := m["metadata"].(map[string]any)
-	if s, _ := meta["name"].(string); s == "" {
+	if s, _ := meta["name"].(string); s == "" && !generatedHook(meta) {
 		missing = append(missing, "metadata.name")
 	}
 	if len(missing) > 0 {
 		return nil, &Error{File: file, Line: d.line, Err: fmt.Errorf("object has no %s", strings.Join(missing, ", "))}
 	}
 	return u, nil
+}
+
+// generatedHook reports whether metadata names a hook by generateName
+// alone: Argo CD's examples write hooks so, and each run of such a hook is
+// a new object named by the API server (issue 9). Any other object needs
+// a name, for the inventory and for prune.
+func generatedHook(meta map[string]any) bool {
+	if s, _ := meta["generateName"].(string); s == "" {
+		return false
+	}
+	ann, _ := meta["annotations"].(map[string]any)
+	_, argo := ann["argocd.argoproj.io/hook"]
+	_, helm := ann["helm.sh/hook"]
+	return argo || helm
 }
 
 func kindOfValue(v any) string {
@@ -461,6 +475,9 @@ type origin struct {
 // the namespace as written) was seen before.
 func (s dupSet) add(file string, line int, u *unstructured.Unstructured) error {
 	id := object.IDOf(u)
+	if id.Name == "" {
+		return nil // a generateName hook: every run is a new object
+	}
 	if first, ok := s[id]; ok {
 		return &Error{File: file, Line: line, Err: fmt.Errorf("duplicate object %s (also defined at %s:%d)", id.Display(), first.file, first.line)}
 	}

@@ -163,6 +163,18 @@ func TestDirectoryRender(t *testing.T) {
 			wantErr: "object has no metadata.name", wantFile: "l.yaml", wantLine: 7,
 		},
 		{
+			name: "hooks named by generateName (issue 9)",
+			files: map[string]string{"a.yaml": "apiVersion: batch/v1\nkind: Job\nmetadata:\n  generateName: up-\n  annotations: {argocd.argoproj.io/hook: Sync}\n" +
+				"---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  generateName: down-\n  annotations: {argocd.argoproj.io/hook: PostSync}\n" +
+				"---\napiVersion: v1\nkind: Pod\nmetadata:\n  generateName: pre-\n  annotations: {helm.sh/hook: pre-install}\n"},
+			want: []string{"Job.batch/", "Job.batch/", "Pod/"},
+		},
+		{
+			name:    "generateName on an object that is not a hook",
+			files:   map[string]string{"a.yaml": "apiVersion: batch/v1\nkind: Job\nmetadata:\n  generateName: up-\n"},
+			wantErr: "object has no metadata.name", wantFile: "a.yaml", wantLine: 1,
+		},
+		{
 			name:    "document that is not a mapping",
 			files:   map[string]string{"a.yaml": "- a\n- b\n"},
 			wantErr: "document is a list", wantFile: "a.yaml", wantLine: 1,

@@ -6,6 +6,8 @@ package kube
 import (
 	"fmt"
 	"net/http"
+	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -36,6 +38,11 @@ type Client struct {
 	Metadata metadata.Interface
 	mapper   *restmapper.DeferredDiscoveryRESTMapper
 	cached   discovery.CachedDiscoveryInterface
+
+	capMu         sync.Mutex // guards the fields below
+	serverVersion string     // as KubeVersionOf gives it; "" until read
+	capAt         time.Time  // when discovery was first read for Capabilities since the last reset
+	now           func() time.Time
 }
 
 // New builds a Client. Zero QPS/Burst in cfg are raised to the defaults.
@@ -75,6 +82,7 @@ func newWithHTTP(cfg *rest.Config, hc *http.Client) (*Client, error) {
 		Metadata:  md,
 		cached:    cached,
 		mapper:    restmapper.NewDeferredDiscoveryRESTMapper(cached),
+		now:       time.Now,
 	}, nil
 }
 
@@ -115,8 +123,18 @@ func (c *Client) Mapping(gk schema.GroupKind, version string) (*meta.RESTMapping
 	return m, nil
 }
 
-// Reset drops cached discovery, e.g. after CRDs were applied.
-func (c *Client) Reset() { c.mapper.Reset() }
+// Reset drops cached discovery, e.g. after CRDs were applied, and the
+// server version Capabilities read.
+func (c *Client) Reset() {
+	c.capMu.Lock()
+	defer c.capMu.Unlock()
+	c.resetLocked()
+}
+
+func (c *Client) resetLocked() {
+	c.mapper.Reset()
+	c.serverVersion, c.capAt = "", time.Time{}
+}
 
 // Resource returns the dynamic resource interface for an object,
 // namespaced or not as discovery says. For a namespaced kind the object

@@ -3,13 +3,16 @@ package render
 import (
 	"context"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chartutil"
+	kubefake "helm.sh/helm/v3/pkg/kube/fake"
 	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage"
+	"helm.sh/helm/v3/pkg/storage/driver"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 )
@@ -36,8 +39,19 @@ type Helm struct {
 	// ReleaseName defaults to req.AppName; Namespace to req.Namespace.
 	ReleaseName, Namespace string
 	// KubeVersion is the Kubernetes version the chart sees in
-	// .Capabilities.KubeVersion ("v1.31.0"); empty means helm's default.
+	// .Capabilities.KubeVersion and its kubeVersion constraint is checked
+	// against ("v1.31.0"); empty means DefaultKubeVersion.
 	KubeVersion string
+	// APIVersions answer .Capabilities.APIVersions.Has: group/versions
+	// ("policy/v1") and group/version/kinds ("policy/v1/PodDisruptionBudget").
+	// They are added to helm's default list (every group/version of the
+	// client libraries), like `helm template --api-versions`, unless
+	// ClusterAPIVersions says they are a cluster's whole list.
+	APIVersions []string
+	// ClusterAPIVersions: APIVersions come from a cluster's discovery and
+	// are used alone, so that an API the cluster does not serve answers
+	// false even if the client libraries know it.
+	ClusterAPIVersions bool
 }
 
 var _ Renderer = Helm{}
@@ -105,25 +119,35 @@ func helmMergeMaps(a, b map[string]any) map[string]any {
 	return out
 }
 
+// install runs helm's install action as `helm template` does (dry run, no
+// cluster contact, lookup returns nothing), but with the capabilities of
+// the cluster the chart is rendered for. In client-only mode helm would
+// replace any capabilities with its defaults (Kubernetes v1.20, its own API
+// list); so the action runs in client dry-run mode instead, with the
+// capabilities preset and a kube client that only prints (it is never
+// reached: a client dry run returns before creating anything).
 func (h Helm) install(ctx context.Context, req Request, chrt *chart.Chart, vals map[string]any) (*release.Release, error) {
-	cfg := &action.Configuration{Log: func(string, ...any) {}}
+	caps, err := h.capabilities()
+	if err != nil {
+		return nil, err
+	}
+	mem := driver.NewMemory()
+	cfg := &action.Configuration{
+		Log:          func(string, ...any) {},
+		Capabilities: caps,
+		KubeClient:   &kubefake.PrintingKubeClient{Out: io.Discard},
+		Releases:     storage.Init(mem),
+	}
 	in := action.NewInstall(cfg)
 	in.DryRun = true
 	in.DryRunOption = "client"
-	in.ClientOnly = true
 	in.Replace = true
 	in.IncludeCRDs = true
 	in.ReleaseName = firstNonEmpty(h.ReleaseName, req.AppName)
 	in.Namespace = firstNonEmpty(h.Namespace, req.Namespace, "default")
+	mem.SetNamespace(in.Namespace)
 	if in.ReleaseName == "" {
 		return nil, fmt.Errorf("no release name (set the release name or the application name)")
-	}
-	if h.KubeVersion != "" {
-		kv, err := chartutil.ParseKubeVersion(h.KubeVersion)
-		if err != nil {
-			return nil, fmt.Errorf("kube version %q: %w", h.KubeVersion, err)
-		}
-		in.KubeVersion = kv
 	}
 	return in.RunWithContext(ctx, chrt, vals)
 }

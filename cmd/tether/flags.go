@@ -80,6 +80,11 @@ func (g *globalFlags) reconciler(c *kube.Client, log *slog.Logger) (*reconcile.R
 		Log:     log,
 	}
 	r.Apply.Concurrency = g.concurrency
+	sb, err := renderSandbox()
+	if err != nil {
+		return nil, err
+	}
+	r.Rendering.Sandbox = sb
 	if g.sopsAgeKeyFile != "" {
 		dec, err := newDecrypter(g.sopsAgeKeyFile)
 		if err != nil {

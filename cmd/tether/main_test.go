@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"os"
 	"testing"
 
+	"github.com/tether-dev/tether/internal/render"
 	"github.com/tether-dev/tether/internal/testenv"
 )
 
@@ -11,4 +13,11 @@ import (
 // each test works in namespaces of its own.
 var env *testenv.Env
 
-func TestMain(m *testing.M) { os.Exit(testenv.Run(m, testenv.APIServer, &env)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(render.ChildEnv) != "" {
+		// Started by a render sandbox of an in-process CLI test: serve the
+		// render as the real binary's hidden command does.
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(testenv.Run(m, testenv.APIServer, &env))
+}

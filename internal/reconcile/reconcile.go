@@ -33,6 +33,10 @@ type Reconciler struct {
 	Health  *health.Assessor // the user's health rules; nil: the built-in rules only
 	Now     func() time.Time
 	Log     *slog.Logger
+
+	// Rendering says how renders run: in a sandbox, and for which cluster
+	// when there is no Client.
+	Rendering RenderOptions
 }
 
 // Mode says how far Run goes.

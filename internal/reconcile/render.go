@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -37,7 +38,8 @@ func (r *Reconciler) renderApp(ctx context.Context, app *v1alpha1.Application, d
 	if h := src.Helm; h != nil {
 		helm.ValueFiles, helm.Values, helm.ReleaseName = h.ValueFiles, h.Values, h.ReleaseName
 	}
-	set.Helm = helm
+	set = r.Rendering.Sandbox.Wrap(set)
+	set.Helm = helmForCluster{r: r, helm: helm}
 	var force render.Kind
 	switch {
 	case src.Directory != nil:
@@ -49,12 +51,77 @@ func (r *Reconciler) renderApp(ctx context.Context, app *v1alpha1.Application, d
 	case src.HCL != nil:
 		force = render.KindHCL
 	}
-	req := render.Request{RepoDir: dir, Path: src.Path, AppName: app.Name, Namespace: DestinationNamespace(app), MaxBytes: src.MaxBytes}
+	req := render.Request{RepoDir: dir, Path: src.Path, AppName: app.Name, Namespace: DestinationNamespace(app), MaxBytes: src.MaxBytes, Limits: renderLimits(src.RenderLimits)}
 	objs, err := set.Render(ctx, req, force)
-	if err != nil {
-		return nil, warnings, needsUser("render", err)
+	var capErr capabilitiesError
+	switch {
+	case err == nil:
+		return objs, warnings, nil
+	case ctx.Err() != nil, errors.As(err, &capErr):
+		return nil, warnings, transient("render", err)
 	}
-	return objs, warnings, nil
+	// Bad input, or a render past its limits: the same commit would fail
+	// the same way, so it waits for a change.
+	return nil, warnings, needsUser("render", err)
+}
+
+// RenderOptions say how a Reconciler renders.
+type RenderOptions struct {
+	// Sandbox, when set, renders Helm charts, kustomizations and HCL in
+	// child processes that are killed at their limits or when the context
+	// ends (see render.Sandbox). Nil renders everything in process, where
+	// only the output limit and the checks between steps bound a render.
+	Sandbox *render.Sandbox
+	// KubeVersion and APIVersions are what charts see of a cluster when
+	// there is none (Client is nil: tether render): the version (default
+	// render.DefaultKubeVersion) and API versions added to helm's defaults,
+	// as helm template's --kube-version and --api-versions. With a Client,
+	// charts see the destination cluster's own.
+	KubeVersion string
+	APIVersions []string
+}
+
+// renderLimits reads spec.source.renderLimits (zero fields: defaults).
+func renderLimits(l *v1alpha1.RenderLimits) render.Limits {
+	var out render.Limits
+	if l == nil {
+		return out
+	}
+	if l.Timeout != nil {
+		out.Timeout = l.Timeout.Duration
+	}
+	out.MaxMemoryBytes, out.MaxOutputBytes = l.MaxMemoryBytes, l.MaxOutputBytes
+	return out
+}
+
+// helmForCluster renders a chart for the cluster it goes to: the server's
+// version and served API versions (from the client's cached discovery,
+// read only when the app is a chart) become the chart's .Capabilities, as
+// Argo CD and Flux do; without a cluster, the RenderOptions' ones.
+type helmForCluster struct {
+	r    *Reconciler
+	helm render.Helm
+}
+
+// capabilitiesError is a failure to read the cluster's capabilities: a
+// cluster problem (retried), not bad input.
+type capabilitiesError struct{ error }
+
+func (e capabilitiesError) Unwrap() error { return e.error }
+
+func (h helmForCluster) Render(ctx context.Context, req render.Request) ([]*unstructured.Unstructured, error) {
+	helm := h.helm
+	if c := h.r.Client; c != nil {
+		caps, err := c.Capabilities()
+		if err != nil {
+			return nil, capabilitiesError{fmt.Errorf("the cluster's capabilities for Helm: %w", err)}
+		}
+		helm.KubeVersion, helm.APIVersions, helm.ClusterAPIVersions = caps.KubeVersion, caps.APIVersions, true
+	} else {
+		helm.KubeVersion, helm.APIVersions = h.r.Rendering.KubeVersion, h.r.Rendering.APIVersions
+	}
+	set := h.r.Rendering.Sandbox.Wrap(render.Set{Helm: helm})
+	return set.Helm.Render(ctx, req)
 }
 
 // decrypter is the SOPS hook for app: age identities from the Secret named

@@ -90,7 +90,11 @@ type Set struct {
 }
 
 // Render renders req with the renderer force names, or, when force is
-// empty, with the one Detect picks.
+// empty, with the one Detect picks, within req.Limits: a render that runs
+// past the time limit, or whose objects pass the output limit, fails with
+// a *LimitError. (Helm's template engine and krusty do not watch ctx: in
+// process they stop at the time limit only between steps; in a Sandbox
+// their process is killed.)
 func (s Set) Render(ctx context.Context, req Request, force Kind) ([]*unstructured.Unstructured, error) {
 	kind, err := s.kind(req, force)
 	if err != nil {
@@ -104,7 +108,20 @@ func (s Set) Render(ctx context.Context, req Request, force Kind) ([]*unstructur
 		}
 		return nil, fmt.Errorf("%s found at %s but the %s renderer is not enabled", what.found, displayPath(req.Path), what.renderer)
 	}
-	return r.Render(ctx, req)
+	req.Limits = req.Limits.WithDefaults()
+	rctx, cancel := context.WithTimeout(ctx, req.Limits.Timeout)
+	defer cancel()
+	objs, err := r.Render(rctx, req)
+	if ctx.Err() == nil && errors.Is(rctx.Err(), context.DeadlineExceeded) {
+		return nil, &LimitError{App: req.AppName, Path: req.Path, Limit: LimitTime, Max: int64(req.Limits.Timeout)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := checkOutput(req, objs, req.Limits.MaxOutputBytes); err != nil {
+		return nil, err
+	}
+	return objs, nil
 }
 
 // kind validates req.Path and returns the kind to render it with.

@@ -80,7 +80,7 @@ func (h Helm) Render(ctx context.Context, req Request) ([]*unstructured.Unstruct
 	if err != nil {
 		return nil, &Error{File: dir, Err: fmt.Errorf("helm template: %w", err)}
 	}
-	return helmObjects(rel)
+	return helmObjects(req, rel)
 }
 
 // values merges the value files in order, then the inline values.
@@ -165,12 +165,18 @@ var helmDocSep = regexp.MustCompile(`(?m)^---[ \t]*$`)
 var helmSource = regexp.MustCompile(`(?m)^# Source: (.+)$`)
 
 // helmObjects splits the release's manifest, then its non-test hooks, into
-// objects; each document is decoded under its template's name.
-func helmObjects(rel *release.Release) ([]*unstructured.Unstructured, error) {
+// objects; each document is decoded under its template's name. Once the
+// documents pass the output limit, the error names the template.
+func helmObjects(req Request, rel *release.Release) ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured
+	max := req.Limits.WithDefaults().MaxOutputBytes
+	var total int64
 	add := func(source, doc string) error {
 		if m := helmSource.FindStringSubmatch(doc); m != nil {
 			source = m[1]
+		}
+		if total += int64(len(doc)); total > max {
+			return &LimitError{App: req.AppName, Path: req.Path, Limit: LimitOutput, Max: max, File: source}
 		}
 		objs, err := DecodeManifests(source, []byte(doc))
 		if err != nil {

@@ -25,6 +25,9 @@ type Request struct {
 	Namespace string
 	// MaxBytes caps the total size of files read; 0 means DefaultMaxBytes.
 	MaxBytes int64
+	// Limits bound the render in time, memory and output (Set.Render
+	// fills in the defaults).
+	Limits Limits
 }
 
 // DefaultMaxBytes is the default cap on the bytes a render may read.

@@ -103,6 +103,23 @@ type Source struct {
 	Decryption *Decryption `json:"decryption,omitempty"`
 	// MaxBytes caps the bytes a render may read (default 10 MiB).
 	MaxBytes int64 `json:"maxBytes,omitempty"`
+	// RenderLimits bound each render in time, memory and output.
+	RenderLimits *RenderLimits `json:"renderLimits,omitempty"`
+}
+
+// RenderLimits bound one render of the application; a render past one is
+// stopped with an error naming the limit, and the other applications are
+// not held up by it.
+type RenderLimits struct {
+	// Timeout stops a render that runs longer (default 2m).
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+	// MaxMemoryBytes caps the resident memory of the process that renders
+	// Helm charts, kustomizations and HCL (default 256 MiB, of which the
+	// process itself takes about 70 MiB).
+	MaxMemoryBytes int64 `json:"maxMemoryBytes,omitempty"`
+	// MaxOutputBytes caps the rendered objects, measured as JSON (default
+	// 32 MiB).
+	MaxOutputBytes int64 `json:"maxOutputBytes,omitempty"`
 }
 
 // LocalObjectReference names an object in the same namespace.

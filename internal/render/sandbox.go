@@ -1,0 +1,348 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+)
+
+// Sandbox renders Helm charts, kustomizations and HCL in a child process
+// of the same binary, bounded in time, memory and output.
+//
+// Why a child process (issue 9): Helm's template engine (text/template
+// with sprig), krusty and HCL's function evaluation take no context and
+// cannot be interrupted. A template with `range until 3000000` runs for
+// minutes and grows to gigabytes, and Go has no way to stop a goroutine
+// from outside, so in process one bad commit would starve every other app
+// of the agent and ignore SIGTERM. The operating system can stop a
+// process: each render runs as `tether __render` (the binary found by
+// os.Executable, reading one request on stdin and writing the objects on
+// stdout), in its own process group, and the group is killed with SIGKILL
+// when the render passes its time limit, when the child's resident memory
+// passes the memory limit (read from /proc every 10 ms, so it may overshoot
+// by what the render allocates in 10 ms), when it writes more than the
+// output limit, or when the caller's context ends (SIGINT/SIGTERM). On
+// Linux the child also dies with its parent (PR_SET_PDEATHSIG). The cost
+// is a fork/exec and the binary's start (about 20 ms) and a JSON round
+// trip of the objects per render.
+//
+// Plain manifests stay in process: what they yield is bounded by the bytes
+// read (maxBytes) and YAML alias expansion is refused, and their SOPS keys
+// never need to leave the process.
+type Sandbox struct {
+	// Command starts a child that serves one render: the tether binary and
+	// the arguments of its hidden render command.
+	Command []string
+}
+
+// ChildEnv is set in a render child's environment; a render child never
+// starts another (a test binary that does not serve the render command
+// would otherwise run its tests again, and again).
+const ChildEnv = "TETHER_RENDER_CHILD"
+
+// memoryPoll is how often the child's resident memory is read.
+const memoryPoll = 10 * time.Millisecond
+
+// outputSlack is what the parent reads beyond MaxOutputBytes (the framing
+// of the objects) before it stops a child that does not stop by itself.
+const outputSlack = 1 << 20
+
+// Wrap returns s with its Kustomize, Helm and HCL renderers run in child
+// processes. A nil Sandbox returns s unchanged (everything in process).
+func (sb *Sandbox) Wrap(s Set) Set {
+	if sb == nil {
+		return s
+	}
+	wrap := func(k Kind, r Renderer) Renderer {
+		if r == nil {
+			return nil
+		}
+		return sandboxed{sb: sb, kind: k, r: r}
+	}
+	s.Kustomize = wrap(KindKustomize, s.Kustomize)
+	s.Helm = wrap(KindHelm, s.Helm)
+	s.HCL = wrap(KindHCL, s.HCL)
+	return s
+}
+
+// sandboxed is a renderer whose work is done by a child process.
+type sandboxed struct {
+	sb   *Sandbox
+	kind Kind
+	r    Renderer
+}
+
+// childRequest is what the parent writes on the child's stdin.
+type childRequest struct {
+	Kind      Kind       `json:"kind"`
+	Request   Request    `json:"request"`
+	Helm      *Helm      `json:"helm,omitempty"`
+	Kustomize *Kustomize `json:"kustomize,omitempty"`
+	// HCLWarn: unmanaged HCL resources are warnings (HCL.Warn was set),
+	// not errors.
+	HCLWarn bool `json:"hclWarn,omitempty"`
+}
+
+// childLine is one line of the child's stdout: an object, or the last
+// line with the warnings and the error.
+type childLine struct {
+	Object   json.RawMessage `json:"object,omitempty"`
+	Done     bool            `json:"done,omitempty"`
+	Warnings []string        `json:"warnings,omitempty"`
+	Error    *childError     `json:"error,omitempty"`
+}
+
+// childError carries a render error across the process boundary.
+type childError struct {
+	File     string      `json:"file,omitempty"`
+	Line     int         `json:"line,omitempty"`
+	Message  string      `json:"message"`
+	TooLarge bool        `json:"tooLarge,omitempty"`
+	Limit    *LimitError `json:"limit,omitempty"`
+}
+
+func (e *childError) err() error {
+	if e.Limit != nil {
+		return e.Limit
+	}
+	var err error = errors.New(e.Message)
+	if e.TooLarge {
+		err = &wrapped{msg: e.Message, err: ErrTooLarge}
+	}
+	if e.File != "" {
+		return &Error{File: e.File, Line: e.Line, Err: err}
+	}
+	return err
+}
+
+// wrapped is an error whose message is msg and which unwraps to err.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }
+
+// request describes c's renderer for the child, and returns where its
+// warnings go.
+func (c sandboxed) request(req Request) (childRequest, func(string), error) {
+	cr := childRequest{Kind: c.kind, Request: req}
+	var warn func(string)
+	switch r := c.r.(type) {
+	case Helm:
+		cr.Helm = &r
+	case *Helm:
+		cr.Helm = r
+	case Kustomize:
+		cr.Kustomize = &r
+	case *Kustomize:
+		cr.Kustomize = r
+	case HCL:
+		warn, cr.HCLWarn = r.Warn, r.Warn != nil
+	case *HCL:
+		warn, cr.HCLWarn = r.Warn, r.Warn != nil
+	default:
+		return cr, nil, fmt.Errorf("render: a %T cannot run in a render process", c.r)
+	}
+	return cr, warn, nil
+}
+
+// Render runs the render in a child process and waits for it, killing it
+// at the first limit it passes or when ctx ends.
+func (c sandboxed) Render(ctx context.Context, req Request) ([]*unstructured.Unstructured, error) {
+	if os.Getenv(ChildEnv) != "" {
+		return nil, errors.New("render: a render process may not start another")
+	}
+	if len(c.sb.Command) == 0 {
+		return nil, errors.New("render: the sandbox has no command")
+	}
+	req.Limits = req.Limits.WithDefaults()
+	cr, warn, err := c.request(req)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := json.Marshal(cr)
+	if err != nil {
+		return nil, fmt.Errorf("render: encode the request: %w", err)
+	}
+	p, err := startChild(ctx, c.sb.Command, payload, req.Limits.MaxMemoryBytes)
+	if err != nil {
+		return nil, err
+	}
+	objs, last, readErr := readChild(p.stdout, req.Limits.MaxOutputBytes+outputSlack)
+	if errors.Is(readErr, errOutputLimit) {
+		p.kill()
+	}
+	waitErr := p.wait()
+	switch {
+	case p.overMemory():
+		return nil, &LimitError{App: req.AppName, Path: req.Path, Limit: LimitMemory, Max: req.Limits.MaxMemoryBytes}
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case errors.Is(readErr, errOutputLimit):
+		return nil, &LimitError{App: req.AppName, Path: req.Path, Limit: LimitOutput, Max: req.Limits.MaxOutputBytes}
+	case last != nil && last.Error != nil:
+		return nil, last.Error.err()
+	case readErr != nil || waitErr != nil || last == nil:
+		return nil, fmt.Errorf("render process for %s failed: %v%s", displayPath(req.Path), errors.Join(readErr, waitErr), p.stderrTail())
+	}
+	if warn != nil {
+		for _, w := range last.Warnings {
+			warn(w)
+		}
+	}
+	return objs, nil
+}
+
+var errOutputLimit = errors.New("the render process wrote more than its output limit")
+
+// readChild decodes the child's stdout: objects, then the last line. It
+// stops with errOutputLimit after max bytes.
+func readChild(r io.Reader, max int64) ([]*unstructured.Unstructured, *childLine, error) {
+	lr := &io.LimitedReader{R: r, N: max + 1}
+	dec := json.NewDecoder(lr)
+	var objs []*unstructured.Unstructured
+	for {
+		var line childLine
+		if err := dec.Decode(&line); err != nil {
+			if lr.N <= 0 {
+				return nil, nil, errOutputLimit
+			}
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF // the last line never came
+			}
+			return nil, nil, fmt.Errorf("read the render process's output: %w", err)
+		}
+		if line.Done {
+			return objs, &line, nil
+		}
+		var obj map[string]any
+		if err := utiljson.Unmarshal(line.Object, &obj); err != nil {
+			return nil, nil, fmt.Errorf("read the render process's output: %w", err)
+		}
+		objs = append(objs, &unstructured.Unstructured{Object: obj})
+	}
+}
+
+// child is a running render process.
+type child struct {
+	cmd    *exec.Cmd
+	stdout io.ReadCloser
+	stderr *tailBuffer
+	mem    *memoryWatch
+}
+
+func startChild(ctx context.Context, command []string, payload []byte, maxMemory int64) (*child, error) {
+	cmd := exec.CommandContext(ctx, command[0], command[1:]...)
+	cmd.Env = append(os.Environ(), ChildEnv+"=1")
+	cmd.Stdin = bytes.NewReader(payload)
+	stderr := &tailBuffer{max: 8 << 10}
+	cmd.Stderr = stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("render process: %w", err)
+	}
+	isolate(cmd) // own process group, killed whole; dies with its parent
+	cmd.WaitDelay = time.Second
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the render process: %w", err)
+	}
+	c := &child{cmd: cmd, stdout: stdout, stderr: stderr}
+	c.mem = watchMemory(cmd.Process.Pid, maxMemory, c.kill)
+	return c, nil
+}
+
+// kill stops the child's whole process group.
+func (c *child) kill() { _ = c.cmd.Cancel() }
+
+func (c *child) wait() error {
+	err := c.cmd.Wait()
+	c.mem.stop()
+	return err
+}
+
+func (c *child) overMemory() bool { return c.mem.exceeded() }
+
+func (c *child) stderrTail() string {
+	if s := c.stderr.String(); s != "" {
+		return ": " + s
+	}
+	return ""
+}
+
+// memoryWatch kills a process whose resident memory passes a limit.
+type memoryWatch struct {
+	done     chan struct{}
+	stopOnce sync.Once
+	mu       sync.Mutex
+	over     bool
+}
+
+func watchMemory(pid int, max int64, kill func()) *memoryWatch {
+	w := &memoryWatch{done: make(chan struct{})}
+	go func() {
+		t := time.NewTicker(memoryPoll)
+		defer t.Stop()
+		for {
+			select {
+			case <-w.done:
+				return
+			case <-t.C:
+			}
+			rss, err := residentBytes(pid)
+			if err != nil {
+				return // gone, or no way to tell on this system
+			}
+			if rss > max {
+				w.mu.Lock()
+				w.over = true
+				w.mu.Unlock()
+				kill()
+				return
+			}
+		}
+	}()
+	return w
+}
+
+func (w *memoryWatch) stop() { w.stopOnce.Do(func() { close(w.done) }) }
+
+func (w *memoryWatch) exceeded() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.over
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if over := len(b.buf) - b.max; over > 0 {
+		b.buf = append(b.buf[:0], b.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(bytes.TrimSpace(b.buf))
+}

@@ -45,12 +45,12 @@ func loopChart(t *testing.T, tpl string) string {
 func TestSandboxRendersAsInProcess(t *testing.T) {
 	repo := helmRepo(t)
 	kustTree(t, repo, map[string]string{
-		"hcl/main.tf":                 "resource \"kubernetes_config_map\" \"c\" {\n  metadata { name = \"c\" }\n  data = { n = 3 }\n}\nresource \"aws_s3_bucket\" \"b\" {}\n",
-		"kust/kustomization.yaml":     "namePrefix: p-\nresources: [cm.yaml]\n",
-		"kust/cm.yaml":                fmt.Sprintf(kustCM, "k"),
-		"broken/Chart.yaml":           "apiVersion: v2\nname: broken\nversion: 0.1.0\n",
-		"broken/templates/bad.yaml":   "{{ .Values.nope.deeper }}\n",
-		"broken-hcl/main.tf":          "resource \"kubernetes_config_map\" \"c\" {\n  metadata { name = var.missing }\n}\n",
+		"hcl/main.tf":                "resource \"kubernetes_config_map\" \"c\" {\n  metadata { name = \"c\" }\n  data = { n = 3 }\n}\nresource \"aws_s3_bucket\" \"b\" {}\n",
+		"kust/kustomization.yaml":    "namePrefix: p-\nresources: [cm.yaml]\n",
+		"kust/cm.yaml":               fmt.Sprintf(kustCM, "k"),
+		"broken/Chart.yaml":          "apiVersion: v2\nname: broken\nversion: 0.1.0\n",
+		"broken/templates/bad.yaml":  "{{ .Values.nope.deeper }}\n",
+		"broken-hcl/main.tf":         "resource \"kubernetes_config_map\" \"c\" {\n  metadata { name = var.missing }\n}\n",
 		"toolarge/Chart.yaml":        "apiVersion: v2\nname: toolarge\nversion: 0.1.0\n",
 		"toolarge/templates/cm.yaml": fmt.Sprintf(kustCM, "big") + "  big: " + strings.Repeat("x", 2<<10) + "\n",
 	})

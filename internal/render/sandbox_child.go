@@ -20,9 +20,14 @@ import (
 // output written.
 func ServeChild(ctx context.Context, in io.Reader, out io.Writer) int {
 	var cr childRequest
-	if err := json.NewDecoder(in).Decode(&cr); err != nil {
+	dec := json.NewDecoder(in)
+	dec.UseNumber() // inline Helm values keep their integers exact
+	if err := dec.Decode(&cr); err != nil {
 		fmt.Fprintln(out, `{"done":true,"error":{"message":"render process: bad request"}}`)
 		return 2
+	}
+	if cr.Helm != nil {
+		cr.Helm.Values, _ = jsonNumbers(cr.Helm.Values).(map[string]any)
 	}
 	lim := cr.Request.Limits.WithDefaults()
 	// The parent kills this process when its resident memory passes the

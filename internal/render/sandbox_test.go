@@ -98,6 +98,30 @@ func TestSandboxRendersAsInProcess(t *testing.T) {
 	}
 }
 
+// Inline values reach a sandboxed chart as they are: integers stay exact
+// integers, fractions stay floats.
+func TestSandboxHelmValues(t *testing.T) {
+	repo := filepath.Join(t.TempDir(), "repo")
+	kustTree(t, repo, map[string]string{
+		"c/Chart.yaml":        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+		"c/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  big: {{ .Values.big | quote }}\n  half: {{ .Values.half | quote }}\n  kind: {{ kindOf .Values.big }}\n  list: {{ index .Values.list 0 | quote }}\n",
+	})
+	h := Helm{Values: map[string]any{"big": int64(9007199254740993), "half": 0.5, "list": []any{int64(7)}}}
+	req := Request{RepoDir: repo, Path: "c", AppName: "c"}
+	want, err := Set{Helm: h}.Render(context.Background(), req, KindHelm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := testSandbox().Wrap(Set{Helm: h}).Render(context.Background(), req, KindHelm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kustCompare(t, got, want)
+	if v, _, _ := unstructuredString(got[0].Object, "data", "big"); v != "9007199254740993" {
+		t.Errorf("big = %q, want 9007199254740993", v)
+	}
+}
+
 // limitCase renders with limits and checks the *LimitError and how soon
 // it came.
 func limitCase(t *testing.T, repo, path string, lim Limits, within time.Duration, want LimitError) {

@@ -1,0 +1,77 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+var (
+	tetherBinOnce sync.Once
+	tetherBinPath string
+	tetherBinErr  error
+)
+
+// tetherBinary builds the real tether binary once per test process: the
+// sandbox benchmarks measure the child the agent actually starts (its
+// start-up includes every package of the product), not this test binary.
+func tetherBinary(b *testing.B) string {
+	b.Helper()
+	tetherBinOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tether-bench-")
+		if err != nil {
+			tetherBinErr = err
+			return
+		}
+		tetherBinPath = filepath.Join(dir, "tether")
+		cmd := exec.Command("go", "build", "-o", tetherBinPath, "github.com/tether-dev/tether/cmd/tether")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			tetherBinErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if tetherBinErr != nil {
+		b.Fatal(tetherBinErr)
+	}
+	return tetherBinPath
+}
+
+// BenchmarkHelmChartSandbox is BenchmarkHelmChart through the bounded
+// path the CLI and the agent take: Set.Render with the chart rendered by
+// `tether __render` in a child process (start, JSON both ways, memory
+// watch, output check). Its difference from BenchmarkHelmChart is the
+// cost of the bounds.
+func BenchmarkHelmChartSandbox(b *testing.B) {
+	repo := helmLargeChart(b, helmLargeServices)
+	set := (&Sandbox{Command: []string{tetherBinary(b), "__render"}}).Wrap(Set{Helm: Helm{}})
+	req := Request{RepoDir: repo, Path: "chart", AppName: "big", Namespace: "big"}
+	for b.Loop() {
+		objs, err := set.Render(context.Background(), req, KindHelm)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(objs) != 4*helmLargeServices {
+			b.Fatalf("rendered %d objects, want %d", len(objs), 4*helmLargeServices)
+		}
+	}
+}
+
+// BenchmarkKustomizeLargeSandbox is BenchmarkKustomizeLarge through the
+// bounded path (see BenchmarkHelmChartSandbox).
+func BenchmarkKustomizeLargeSandbox(b *testing.B) {
+	repo := kustLargeTree(b, kustLargeN)
+	set := (&Sandbox{Command: []string{tetherBinary(b), "__render"}}).Wrap(Set{Kustomize: Kustomize{}})
+	req := Request{RepoDir: repo, Path: "overlay", MaxBytes: 64 << 20}
+	for b.Loop() {
+		objs, err := set.Render(context.Background(), req, KindKustomize)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(objs) != 3*kustLargeN+1 {
+			b.Fatalf("rendered %d objects, want %d", len(objs), 3*kustLargeN+1)
+		}
+	}
+}

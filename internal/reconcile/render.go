@@ -57,7 +57,7 @@ func (r *Reconciler) renderApp(ctx context.Context, app *v1alpha1.Application, d
 	switch {
 	case err == nil:
 		return objs, warnings, nil
-	case ctx.Err() != nil, errors.As(err, &capErr):
+	case ctx.Err() != nil, errors.As(err, &capErr), errors.Is(err, render.ErrProcess):
 		return nil, warnings, transient("render", err)
 	}
 	// Bad input, or a render past its limits: the same commit would fail

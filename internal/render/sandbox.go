@@ -178,7 +178,7 @@ func (c sandboxed) Render(ctx context.Context, req Request) ([]*unstructured.Uns
 	}
 	p, err := startChild(ctx, c.sb.Command, payload, req.Limits.MaxMemoryBytes)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrProcess, err)
 	}
 	objs, last, readErr := readChild(p.stdout, req.Limits.MaxOutputBytes+outputSlack)
 	if errors.Is(readErr, errOutputLimit) {
@@ -194,8 +194,10 @@ func (c sandboxed) Render(ctx context.Context, req Request) ([]*unstructured.Uns
 		return nil, &LimitError{App: req.AppName, Path: req.Path, Limit: LimitOutput, Max: req.Limits.MaxOutputBytes}
 	case last != nil && last.Error != nil:
 		return nil, last.Error.err()
-	case readErr != nil || waitErr != nil || last == nil:
-		return nil, fmt.Errorf("render process for %s failed: %v%s", displayPath(req.Path), errors.Join(readErr, waitErr), p.stderrTail())
+	case waitErr != nil: // the read failed, or will, because of it
+		return nil, fmt.Errorf("%w for %s: %v%s", ErrProcess, displayPath(req.Path), waitErr, p.stderrTail())
+	case readErr != nil:
+		return nil, fmt.Errorf("%w for %s: %v%s", ErrProcess, displayPath(req.Path), readErr, p.stderrTail())
 	}
 	if warn != nil {
 		for _, w := range last.Warnings {
@@ -206,6 +208,11 @@ func (c sandboxed) Render(ctx context.Context, req Request) ([]*unstructured.Uns
 }
 
 var errOutputLimit = errors.New("the render process wrote more than its output limit")
+
+// ErrProcess is matched (errors.Is) by a failure of the render process
+// itself, not of what it rendered: it could not start, or died without
+// saying why (a crash, a kill by someone else). Retrying may help.
+var ErrProcess = errors.New("render process failed")
 
 // readChild decodes the child's stdout: objects, then the last line. It
 // stops with errOutputLimit after max bytes.

@@ -122,6 +122,20 @@ func TestSandboxHelmValues(t *testing.T) {
 	}
 }
 
+// A render process that cannot start, or dies without a result, is an
+// ErrProcess (retried), not a render error.
+func TestSandboxProcessFailure(t *testing.T) {
+	repo := loopChart(t, "")
+	for _, command := range [][]string{{filepath.Join(t.TempDir(), "missing")}, {"/bin/sh", "-c", "echo boom >&2; exit 3"}} {
+		set := (&Sandbox{Command: command}).Wrap(Set{Helm: Helm{}})
+		_, err := set.Render(context.Background(), Request{RepoDir: repo, Path: "loop", AppName: "loop"}, "")
+		if !errors.Is(err, ErrProcess) || errors.Is(err, ErrLimit) {
+			t.Errorf("%v: %v, want an ErrProcess", command, err)
+		}
+		t.Logf("%v: %v", command, err)
+	}
+}
+
 // limitCase renders with limits and checks the *LimitError and how soon
 // it came.
 func limitCase(t *testing.T, repo, path string, lim Limits, within time.Duration, want LimitError) {

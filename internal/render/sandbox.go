@@ -246,7 +246,7 @@ func readChild(r io.Reader, max int64) ([]*unstructured.Unstructured, *childLine
 type child struct {
 	cmd    *exec.Cmd
 	stdout io.ReadCloser
-	stderr *tailBuffer
+	stderr *headBuffer
 	mem    *memoryWatch
 }
 
@@ -254,7 +254,7 @@ func startChild(ctx context.Context, command []string, payload []byte, maxMemory
 	cmd := exec.CommandContext(ctx, command[0], command[1:]...)
 	cmd.Env = append(os.Environ(), ChildEnv+"=1")
 	cmd.Stdin = bytes.NewReader(payload)
-	stderr := &tailBuffer{max: 8 << 10}
+	stderr := &headBuffer{max: 4 << 10}
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -331,24 +331,24 @@ func (w *memoryWatch) exceeded() bool {
 	return w.over
 }
 
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
+// headBuffer keeps the first max bytes written to it: where a crashing
+// process says why ("panic: …", "fatal error: …").
+type headBuffer struct {
 	mu  sync.Mutex
 	max int
 	buf []byte
 }
 
-func (b *tailBuffer) Write(p []byte) (int, error) {
+func (b *headBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - b.max; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
+	if room := b.max - len(b.buf); room > 0 {
+		b.buf = append(b.buf, p[:min(room, len(p))]...)
 	}
 	return len(p), nil
 }
 
-func (b *tailBuffer) String() string {
+func (b *headBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return string(bytes.TrimSpace(b.buf))

@@ -38,7 +38,7 @@ func ServeChild(ctx context.Context, in io.Reader, out io.Writer) int {
 	r, err := cr.renderer(func(w string) { warnings = append(warnings, w) })
 	var objs []*unstructured.Unstructured
 	if err == nil {
-		objs, err = r.Render(ctx, cr.Request)
+		objs, err = renderRecovered(ctx, r, cr.Request)
 	}
 	w := bufio.NewWriterSize(out, 64<<10)
 	if err == nil {
@@ -55,6 +55,17 @@ func ServeChild(ctx context.Context, in io.Reader, out io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// renderRecovered runs r, turning a panic (a renderer library's bug met by
+// some input) into an error, as in process it would have crashed Tether.
+func renderRecovered(ctx context.Context, r Renderer, req Request) (objs []*unstructured.Unstructured, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			objs, err = nil, &Error{File: displayPath(req.Path), Err: fmt.Errorf("the renderer panicked: %v", p)}
+		}
+	}()
+	return r.Render(ctx, req)
 }
 
 // renderer builds the renderer a request names.

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -24,11 +23,7 @@ func TestHooksAndWavesOnFullCluster(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	cp, err := testenv.Start(ctx, testenv.Options{Profile: testenv.Full, Log: os.Stderr})
-	if err != nil {
-		t.Fatalf("start the full control plane: %v", err)
-	}
-	t.Cleanup(cp.Stop)
+	cp := testenv.StartFull(t)
 	d, err := dynamic.NewForConfig(cp.RESTConfig())
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,11 +18,7 @@ func TestSyncWaitForHealth(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cp, err := testenv.Start(ctx, testenv.Options{Profile: testenv.Full, Log: os.Stderr})
-	if err != nil {
-		t.Fatalf("start the full control plane: %v", err)
-	}
-	t.Cleanup(cp.Stop)
+	cp := testenv.StartFull(t)
 	repo := gittest.New(t)
 	repo.Write("deploy/deploy.yaml", deploymentYAML("web", 2))
 	repo.Commit("web")

@@ -22,20 +22,6 @@ import (
 	"github.com/tether-dev/tether/internal/testenv/gittest"
 )
 
-// fullPlane starts a control plane with controllers, a scheduler and a fake
-// node of its own: the tests below cordon its node.
-func fullPlane(t testing.TB) *testenv.ControlPlane {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cp, err := testenv.Start(ctx, testenv.Options{Profile: testenv.Full, Log: os.Stderr})
-	if err != nil {
-		t.Fatalf("start the full control plane: %v", err)
-	}
-	t.Cleanup(cp.Stop)
-	return cp
-}
-
 // requestCounter counts the agent's own API requests by "VERB path-kind".
 type requestCounter struct {
 	mu sync.Mutex
@@ -131,7 +117,7 @@ type healthRig struct {
 }
 
 func newHealthRig(t testing.TB) *healthRig {
-	cp := fullPlane(t)
+	cp := testenv.StartFull(t) // its own: the tests cordon its node
 	cs := kubernetes.NewForConfigOrDie(cp.RESTConfig())
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "health"}}
 	if _, err := cs.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil {

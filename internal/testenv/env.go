@@ -90,3 +90,19 @@ func sanitize(s string) string {
 	}
 	return out
 }
+
+// StartFull starts a Full control plane of the test's own (for a test
+// that changes cluster-wide state, such as cordoning the node) and stops
+// it when the test ends. A control plane that cannot start fails the
+// test.
+func StartFull(t testing.TB) *ControlPlane {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cp, err := Start(ctx, Options{Profile: Full, Log: os.Stderr})
+	if err != nil {
+		t.Fatalf("start the full control plane: %v", err)
+	}
+	t.Cleanup(cp.Stop)
+	return cp
+}

@@ -5,8 +5,9 @@ import (
 	"os"
 	"testing"
 
-	"github.com/tether-dev/tether/internal/render"
 	"github.com/tether-dev/tether/internal/testenv"
+
+	"github.com/tether-dev/tether/internal/render/sandbox"
 )
 
 // env is the real etcd + kube-apiserver every test of this package uses;
@@ -14,7 +15,7 @@ import (
 var env *testenv.Env
 
 func TestMain(m *testing.M) {
-	if os.Getenv(render.ChildEnv) != "" {
+	if os.Getenv(sandbox.ChildEnv) != "" {
 		// Started by a render sandbox of an in-process CLI test: serve the
 		// render as the real binary's hidden command does.
 		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))

@@ -6,13 +6,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tether-dev/tether/internal/render"
+	"github.com/tether-dev/tether/internal/render/sandbox"
 )
 
-// renderChildCommand is the hidden command a render.Sandbox starts: it
+// renderChildCommand is the hidden command a sandbox.Sandbox starts: it
 // reads one render request on stdin and writes the objects on stdout.
 // Helm, Kustomize and HCL render there so that a render can be killed at
-// its time and memory limits, or at SIGINT/SIGTERM (see render.Sandbox).
+// its time and memory limits, or at SIGINT/SIGTERM (see sandbox.Sandbox).
 const renderChildCommand = "__render"
 
 func newRenderChildCmd() *cobra.Command {
@@ -22,7 +22,7 @@ func newRenderChildCmd() *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if code := render.ServeChild(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout()); code != 0 {
+			if code := sandbox.ServeChild(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout()); code != 0 {
 				return &exitError{code: code, err: errQuiet}
 			}
 			return nil
@@ -31,10 +31,10 @@ func newRenderChildCmd() *cobra.Command {
 }
 
 // renderSandbox runs renders in child processes of this binary.
-func renderSandbox() (*render.Sandbox, error) {
+func renderSandbox() (*sandbox.Sandbox, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("render sandbox: find the tether binary: %w", err)
 	}
-	return &render.Sandbox{Command: []string{exe, renderChildCommand}}, nil
+	return &sandbox.Sandbox{Command: []string{exe, renderChildCommand}}, nil
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
 	"github.com/tether-dev/tether/internal/render"
+
+	"github.com/tether-dev/tether/internal/render/sandbox"
 )
 
 // renderApp renders the app's path in a checked-out revision with the
@@ -57,7 +59,7 @@ func (r *Reconciler) renderApp(ctx context.Context, app *v1alpha1.Application, d
 	switch {
 	case err == nil:
 		return objs, warnings, nil
-	case ctx.Err() != nil, errors.As(err, &capErr), errors.Is(err, render.ErrProcess):
+	case ctx.Err() != nil, errors.As(err, &capErr), errors.Is(err, sandbox.ErrProcess):
 		return nil, warnings, transient("render", err)
 	}
 	// Bad input, or a render past its limits: the same commit would fail
@@ -69,9 +71,9 @@ func (r *Reconciler) renderApp(ctx context.Context, app *v1alpha1.Application, d
 type RenderOptions struct {
 	// Sandbox, when set, renders Helm charts, kustomizations and HCL in
 	// child processes that are killed at their limits or when the context
-	// ends (see render.Sandbox). Nil renders everything in process, where
+	// ends (see sandbox.Sandbox). Nil renders everything in process, where
 	// only the output limit and the checks between steps bound a render.
-	Sandbox *render.Sandbox
+	Sandbox *sandbox.Sandbox
 	// KubeVersion and APIVersions are what charts see of a cluster when
 	// there is none (Client is nil: tether render): the version (default
 	// render.DefaultKubeVersion) and API versions added to helm's defaults,

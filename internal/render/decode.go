@@ -363,7 +363,7 @@ func parseJSON(file string, data []byte) ([]located, error) {
 			}
 			return nil, &Error{File: file, Line: line, Err: fmt.Errorf("invalid JSON: %v", err)}
 		}
-		out = append(out, expandJSON(jsonNumbers(v), lineAt(data, start))...)
+		out = append(out, expandJSON(JSONNumbers(v), lineAt(data, start))...)
 	}
 }
 
@@ -385,8 +385,8 @@ func expandJSON(v any, line int) []located {
 	return []located{{value: v, line: line}}
 }
 
-// jsonNumbers replaces json.Number with int64 or float64, as apimachinery does.
-func jsonNumbers(v any) any {
+// JSONNumbers replaces json.Number with int64 or float64, as apimachinery does.
+func JSONNumbers(v any) any {
 	switch t := v.(type) {
 	case json.Number:
 		if i, err := t.Int64(); err == nil {
@@ -396,11 +396,11 @@ func jsonNumbers(v any) any {
 		return f
 	case map[string]any:
 		for k, e := range t {
-			t[k] = jsonNumbers(e)
+			t[k] = JSONNumbers(e)
 		}
 	case []any:
 		for i, e := range t {
-			t[i] = jsonNumbers(e)
+			t[i] = JSONNumbers(e)
 		}
 	}
 	return v

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tether-dev/tether/internal/render/rendertest"
 )
 
 // billionLaughs builds the classic alias bomb: levels of 9 aliases each,
@@ -39,7 +41,7 @@ func TestDecodeManifestsAliasBomb(t *testing.T) {
 	}{
 		{"billion laughs", billionLaughs(9)},
 		{"one large string repeated", wide},
-		{"bomb in a later document", cm("ok") + "---\n" + billionLaughs(12)},
+		{"bomb in a later document", rendertest.CM("ok") + "---\n" + billionLaughs(12)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,7 +86,7 @@ func TestDecodeManifestsAliases(t *testing.T) {
 		{"unknown anchor", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nx: *nope\n", "unknown anchor", 0},
 		{"merge of a scalar", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nx: {<<: 1}\n", "merge key", 4},
 		{"infinity", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nx: .inf\n", "not a JSON number", 4},
-		{"duplicate within one file", cm("a") + "---\n" + cm("a"), "duplicate object ConfigMap/a (also defined at f.yaml:1)", 6},
+		{"duplicate within one file", rendertest.CM("a") + "---\n" + rendertest.CM("a"), "duplicate object ConfigMap/a (also defined at f.yaml:1)", 6},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -132,11 +134,11 @@ func TestIsSOPSEncrypted(t *testing.T) {
 		want bool
 	}{
 		{"encrypted YAML", sopsSecret, true},
-		{"encrypted second document", cm("a") + "---\n" + sopsSecret, true},
+		{"encrypted second document", rendertest.CM("a") + "---\n" + sopsSecret, true},
 		{"encrypted JSON", `{"apiVersion":"v1","kind":"Secret","data":{"a":"ENC[x]"},"sops":{"mac":"ENC[y]","lastmodified":"2024-05-01T10:00:00Z","note":"a\/b"}}`, true},
-		{"plain manifest", cm("a"), false},
-		{"sops key without metadata", cm("a") + "sops:\n  enabled: true\n  lastmodified: x\n", false},
-		{"sops nested, not top level", cm("a") + "data:\n  sops:\n    mac: x\n    lastmodified: y\n", false},
+		{"plain manifest", rendertest.CM("a"), false},
+		{"sops key without metadata", rendertest.CM("a") + "sops:\n  enabled: true\n  lastmodified: x\n", false},
+		{"sops nested, not top level", rendertest.CM("a") + "data:\n  sops:\n    mac: x\n    lastmodified: y\n", false},
 		{"invalid YAML", "sops: [mac, lastmodified", false},
 	}
 	for _, tc := range tests {
@@ -149,7 +151,7 @@ func TestIsSOPSEncrypted(t *testing.T) {
 }
 
 func TestDirectorySOPS(t *testing.T) {
-	repo := writeTree(t, map[string]string{"a.yaml": cm("a"), "secrets/db.yaml": sopsSecret})
+	repo := rendertest.TempTree(t, map[string]string{"a.yaml": rendertest.CM("a"), "secrets/db.yaml": sopsSecret})
 
 	got, err := NewDirectory().Render(context.Background(), Request{RepoDir: repo})
 	wantError(t, err, "secrets/db.yaml: SOPS-encrypted; no decryption key configured (--sops-age-key-file)", "secrets/db.yaml", 0)
@@ -172,8 +174,8 @@ func TestDirectorySOPS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("with Decrypt: got error %v", err)
 	}
-	if want := []string{"ConfigMap/a", "Secret/db"}; !slices.Equal(ids(got), want) {
-		t.Errorf("with Decrypt: got %q, want %q", ids(got), want)
+	if want := []string{"ConfigMap/a", "Secret/db"}; !slices.Equal(rendertest.IDs(got), want) {
+		t.Errorf("with Decrypt: got %q, want %q", rendertest.IDs(got), want)
 	}
 	if !slices.Equal(calls, []string{"secrets/db.yaml"}) {
 		t.Errorf("Decrypt called for %q, want only secrets/db.yaml", calls)

@@ -93,7 +93,7 @@ type Set struct {
 // empty, with the one Detect picks, within req.Limits: a render that runs
 // past the time limit, or whose objects pass the output limit, fails with
 // a *LimitError. (Helm's template engine and krusty do not watch ctx: in
-// process they stop at the time limit only between steps; in a Sandbox
+// process they stop at the time limit only between steps; in a sandbox.Sandbox
 // their process is killed.)
 func (s Set) Render(ctx context.Context, req Request, force Kind) ([]*unstructured.Unstructured, error) {
 	kind, err := s.kind(req, force)
@@ -106,7 +106,7 @@ func (s Set) Render(ctx context.Context, req Request, force Kind) ([]*unstructur
 		if force != "" {
 			return nil, fmt.Errorf("render %s: the %s renderer was asked for but is not enabled", req.Path, what.renderer)
 		}
-		return nil, fmt.Errorf("%s found at %s but the %s renderer is not enabled", what.found, displayPath(req.Path), what.renderer)
+		return nil, fmt.Errorf("%s found at %s but the %s renderer is not enabled", what.found, DisplayPath(req.Path), what.renderer)
 	}
 	req.Limits = req.Limits.WithDefaults()
 	rctx, cancel := context.WithTimeout(ctx, req.Limits.Timeout)
@@ -155,7 +155,9 @@ func (s Set) renderer(k Kind) Renderer {
 	return nil
 }
 
-func displayPath(p string) string {
+// DisplayPath is how an error names a repository-relative path: clean,
+// and "the repository root" for the root.
+func DisplayPath(p string) string {
 	if c, err := Clean(p); err == nil && c != "." {
 		return c
 	}

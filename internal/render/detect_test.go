@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tether-dev/tether/internal/render/rendertest"
 )
 
 func TestDetect(t *testing.T) {
@@ -15,22 +17,22 @@ func TestDetect(t *testing.T) {
 		path  string
 		want  Kind
 	}{
-		{"plain manifests", map[string]string{"a.yaml": cm("a")}, "", KindDirectory},
+		{"plain manifests", map[string]string{"a.yaml": rendertest.CM("a")}, "", KindDirectory},
 		{"empty directory", map[string]string{"x/.keep": ""}, "x", KindDirectory},
-		{"kustomization.yaml", map[string]string{"kustomization.yaml": "resources: []\n", "a.yaml": cm("a")}, ".", KindKustomize},
+		{"kustomization.yaml", map[string]string{"kustomization.yaml": "resources: []\n", "a.yaml": rendertest.CM("a")}, ".", KindKustomize},
 		{"kustomization.yml", map[string]string{"app/kustomization.yml": ""}, "app", KindKustomize},
 		{"Kustomization", map[string]string{"app/Kustomization": ""}, "app", KindKustomize},
 		{"Chart.yaml", map[string]string{"chart/Chart.yaml": "name: x\n", "chart/templates/a.yaml": ""}, "chart", KindHelm},
-		{"terraform", map[string]string{"infra/main.tf": "", "infra/a.yaml": cm("a")}, "infra", KindHCL},
+		{"terraform", map[string]string{"infra/main.tf": "", "infra/a.yaml": rendertest.CM("a")}, "infra", KindHCL},
 		{"kustomize wins over Helm and HCL", map[string]string{"Chart.yaml": "", "main.tf": "", "kustomization.yaml": ""}, "", KindKustomize},
 		{"Helm wins over HCL", map[string]string{"Chart.yaml": "", "main.tf": ""}, "", KindHelm},
-		{"not recursive", map[string]string{"a.yaml": cm("a"), "sub/kustomization.yaml": "", "sub2/Chart.yaml": ""}, "", KindDirectory},
+		{"not recursive", map[string]string{"a.yaml": rendertest.CM("a"), "sub/kustomization.yaml": "", "sub2/Chart.yaml": ""}, "", KindDirectory},
 		{"case matters for Chart.yaml", map[string]string{"chart.yaml": ""}, "", KindDirectory},
 		{"tf.json is not .tf", map[string]string{"main.tf.json": "{}"}, "", KindDirectory},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			repo, err := OpenRepo(writeTree(t, tc.files), 0)
+			repo, err := OpenRepo(rendertest.TempTree(t, tc.files), 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -48,8 +50,8 @@ func TestDetect(t *testing.T) {
 
 func TestDetectBadPath(t *testing.T) {
 	outside := t.TempDir()
-	dir := writeTree(t, map[string]string{"a.yaml": cm("a")})
-	symlink(t, outside, filepath.Join(dir, "out"))
+	dir := rendertest.TempTree(t, map[string]string{"a.yaml": rendertest.CM("a")})
+	rendertest.Symlink(t, outside, filepath.Join(dir, "out"))
 	repo, err := OpenRepo(dir, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -86,8 +88,8 @@ func named(name string) renderFunc {
 }
 
 func TestSetRender(t *testing.T) {
-	repo := writeTree(t, map[string]string{
-		"plain/a.yaml": cm("a"), "apps/x/Chart.yaml": "name: x\n", "kust/kustomization.yaml": "", "tf/main.tf": "",
+	repo := rendertest.TempTree(t, map[string]string{
+		"plain/a.yaml": rendertest.CM("a"), "apps/x/Chart.yaml": "name: x\n", "kust/kustomization.yaml": "", "tf/main.tf": "",
 	})
 	all := Set{Directory: NewDirectory(), Kustomize: named("kustomize"), Helm: named("helm"), HCL: named("hcl")}
 	tests := []struct {
@@ -128,7 +130,7 @@ func TestSetRender(t *testing.T) {
 				t.Fatalf("got error %v", err)
 			}
 			if len(got) == 0 || got[0].GetName() != tc.want {
-				t.Errorf("got %v, want first object named %q", ids(got), tc.want)
+				t.Errorf("got %v, want first object named %q", rendertest.IDs(got), tc.want)
 			}
 		})
 	}

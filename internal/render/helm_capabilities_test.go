@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tether-dev/tether/internal/render/rendertest"
 )
 
 // clientGoInGoMod reads the k8s.io/client-go version from the product's go.mod.
@@ -50,7 +52,7 @@ func TestDefaultKubeVersionFollowsGoMod(t *testing.T) {
 func capsChart(t *testing.T, kubeVersion string) string {
 	t.Helper()
 	repo := filepath.Join(t.TempDir(), "repo")
-	kustTree(t, repo, map[string]string{
+	rendertest.WriteTree(t, repo, map[string]string{
 		"chart/Chart.yaml": "apiVersion: v2\nname: caps\nversion: 0.1.0\nkubeVersion: \"" + kubeVersion + "\"\n",
 		"chart/templates/caps.yaml": `apiVersion: v1
 kind: ConfigMap
@@ -114,7 +116,7 @@ func TestHelmCapabilities(t *testing.T) {
 			}
 			cm := helmFind(t, got, "ConfigMap", "caps")
 			for k, want := range tt.want {
-				if v, _, _ := unstructuredString(cm.Object, "data", k); v != want {
+				if v, _, _ := rendertest.NestedString(cm.Object, "data", k); v != want {
 					t.Errorf("data.%s = %q, want %q", k, v, want)
 				}
 			}
@@ -126,8 +128,8 @@ func TestHelmCapabilities(t *testing.T) {
 				t.Errorf("PodDisruptionBudget rendered: %v, want %v", hasPDB, tt.wantPDB)
 			}
 			if tt.helmArgs != nil {
-				out := runHelm(t, repo, append([]string{"template", "caps", "chart"}, tt.helmArgs...)...)
-				kustCompare(t, got, kustParseStream(t, out))
+				out := rendertest.Helm(t, repo, append([]string{"template", "caps", "chart"}, tt.helmArgs...)...)
+				rendertest.Compare(t, got, rendertest.ParseStream(t, out))
 			}
 		})
 	}

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/tether-dev/tether/internal/render/rendertest"
 )
 
 // helmLayoutCRD is a CRD file for a chart's crds/ directory.
@@ -201,17 +203,17 @@ func TestHelmSubchartLayouts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			repo := filepath.Join(t.TempDir(), "repo")
-			kustTree(t, repo, tt.files)
+			rendertest.WriteTree(t, repo, tt.files)
 			for _, args := range tt.prepare {
-				runHelm(t, repo, args...)
+				rendertest.Helm(t, repo, args...)
 			}
 			got, err := Helm{}.Render(context.Background(), Request{RepoDir: repo, Path: "app", AppName: "rel", Namespace: "ns"})
 			if err != nil {
 				t.Fatalf("Render: %v", err)
 			}
-			out := runHelm(t, repo, "template", "rel", "app", "-n", "ns", "--include-crds", "--skip-tests", "--kube-version", kv)
-			want := kustParseStream(t, out)
-			kustCompare(t, got, want)
+			out := rendertest.Helm(t, repo, "template", "rel", "app", "-n", "ns", "--include-crds", "--skip-tests", "--kube-version", kv)
+			want := rendertest.ParseStream(t, out)
+			rendertest.Compare(t, got, want)
 			var names []string
 			for _, o := range got {
 				names = append(names, o.GetKind()+"/"+o.GetName())
@@ -229,7 +231,7 @@ func TestHelmSubchartLayouts(t *testing.T) {
 // it needs no network and no helm binary.
 func TestHelmSubchartLayoutNeedsNoHelmHome(t *testing.T) {
 	repo := filepath.Join(t.TempDir(), "repo")
-	kustTree(t, repo, map[string]string{
+	rendertest.WriteTree(t, repo, map[string]string{
 		"app/Chart.yaml":             "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n  - name: crds\n    version: 0.0.0\n    repository: file://../crds\n",
 		"crds/Chart.yaml":            "apiVersion: v2\nname: crds\nversion: 0.0.0\n",
 		"crds/templates/cm.yaml":     helmLayoutCM("crds"),
@@ -237,7 +239,7 @@ func TestHelmSubchartLayoutNeedsNoHelmHome(t *testing.T) {
 		"app/templates/cm.yaml":      helmLayoutCM("app"),
 		"app/templates/_helpers.tpl": "",
 	})
-	runHelm(t, repo, "dependency", "build", "app")
+	rendertest.Helm(t, repo, "dependency", "build", "app")
 	if _, err := os.Stat(filepath.Join(repo, "app/charts/crds-0.0.0.tgz")); err != nil {
 		t.Fatalf("helm dependency build did not vendor the subchart: %v", err)
 	}

@@ -1,96 +1,21 @@
 package render
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tether-dev/tether/internal/render/rendertest"
 )
-
-const helmVersion = "v3.22.0"
-
-var (
-	helmBinOnce sync.Once
-	helmBinPath string
-	helmBinErr  error
-)
-
-// helmBinary builds the real helm CLI (the version in go.mod) once into the
-// user cache directory, so reruns reuse it.
-func helmBinary(t testing.TB) string {
-	t.Helper()
-	helmBinOnce.Do(func() {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			helmBinErr = err
-			return
-		}
-		dir := filepath.Join(cache, "tether", "helm-"+helmVersion)
-		bin := filepath.Join(dir, "helm")
-		if _, err := os.Stat(bin); err == nil {
-			helmBinPath = bin
-			return
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			helmBinErr = err
-			return
-		}
-		tmp := bin + ".tmp" + strings.ReplaceAll(t.Name(), "/", "_")
-		cmd := exec.Command("go", "build", "-o", tmp, "helm.sh/helm/v3/cmd/helm")
-		cmd.Dir = ".." // inside the product module
-		if out, err := cmd.CombinedOutput(); err != nil {
-			helmBinErr = &Error{File: "go build helm", Err: errorString(string(out) + err.Error())}
-			return
-		}
-		helmBinErr = os.Rename(tmp, bin)
-		helmBinPath = bin
-	})
-	if helmBinErr != nil {
-		t.Fatalf("build helm: %v", helmBinErr)
-	}
-	return helmBinPath
-}
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }
-
-func runHelm(t testing.TB, dir string, args ...string) []byte {
-	t.Helper()
-	var stderr bytes.Buffer
-	cmd := exec.Command(helmBinary(t), args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+filepath.Join(dir, ".helm-cache"), "HELM_CONFIG_HOME="+filepath.Join(dir, ".helm-config"))
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("helm %v: %v\n%s", args, err, stderr.String())
-	}
-	return out
-}
-
-// helmRepo copies testdata/helm/repo into a temporary repository and
-// vendors the metrics subchart as a .tgz with the real `helm package`.
-func helmRepo(t testing.TB) string {
-	t.Helper()
-	repo := filepath.Join(t.TempDir(), "repo")
-	if err := os.CopyFS(repo, os.DirFS("testdata/helm/repo")); err != nil {
-		t.Fatal(err)
-	}
-	runHelm(t, repo, "package", "src/metrics", "-d", "charts/shop/charts")
-	return repo
-}
 
 func TestHelmMatchesHelmTemplate(t *testing.T) {
-	repo := helmRepo(t)
+	repo := rendertest.HelmRepo(t, "testdata/helm/repo")
 	h := Helm{
 		ValueFiles: []string{"envs/prod/values-a.yaml", "envs/prod/values-b.yaml"},
 		Values: map[string]any{
@@ -103,12 +28,12 @@ func TestHelmMatchesHelmTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Render: %v", err)
 	}
-	out := runHelm(t, repo, "template", "shop-prod", "charts/shop", "-n", "shop",
+	out := rendertest.Helm(t, repo, "template", "shop-prod", "charts/shop", "-n", "shop",
 		"-f", "envs/prod/values-a.yaml", "-f", "envs/prod/values-b.yaml",
 		"--set", "image.pullPolicy=Always", "--set", "service.port=8080",
 		"--kube-version", "v1.31.0", "--include-crds", "--skip-tests")
-	want := kustParseStream(t, out)
-	kustCompare(t, got, want)
+	want := rendertest.ParseStream(t, out)
+	rendertest.Compare(t, got, want)
 
 	kinds := map[string]int{}
 	for _, o := range got {
@@ -125,7 +50,7 @@ func TestHelmMatchesHelmTemplate(t *testing.T) {
 }
 
 func TestHelmValuesPrecedence(t *testing.T) {
-	repo := helmRepo(t)
+	repo := rendertest.HelmRepo(t, "testdata/helm/repo")
 	h := Helm{
 		ValueFiles: []string{"envs/prod/values-a.yaml", "envs/prod/values-b.yaml"},
 		Values:     map[string]any{"config": map[string]any{"logLevel": "trace"}},
@@ -179,7 +104,7 @@ func TestHelmHookPhase(t *testing.T) {
 		}
 	}
 	// The fixture's migration Job is rendered as a pre hook.
-	got, err := Helm{}.Render(context.Background(), Request{RepoDir: helmRepo(t), Path: "charts/shop", AppName: "shop"})
+	got, err := Helm{}.Render(context.Background(), Request{RepoDir: rendertest.HelmRepo(t, "testdata/helm/repo"), Path: "charts/shop", AppName: "shop"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,16 +121,16 @@ func TestHelmRefuses(t *testing.T) {
 		want  string
 	}{
 		{"value file outside the repository", func(t *testing.T, repo string) {
-			kustTree(t, filepath.Dir(repo), map[string]string{"outside.yaml": "replicaCount: 9\n"})
+			rendertest.WriteTree(t, filepath.Dir(repo), map[string]string{"outside.yaml": "replicaCount: 9\n"})
 		}, Helm{ValueFiles: []string{"../outside.yaml"}}, "leads outside the repository"},
 		{"value file symlink to /etc/passwd", func(t *testing.T, repo string) {
-			kustTree(t, repo, map[string]string{"envs/evil.yaml": "->/etc/passwd"})
+			rendertest.WriteTree(t, repo, map[string]string{"envs/evil.yaml": "->/etc/passwd"})
 		}, Helm{ValueFiles: []string{"envs/evil.yaml"}}, "leads outside the repository"},
 		{"template symlink to /etc/passwd", func(t *testing.T, repo string) {
-			kustTree(t, repo, map[string]string{"charts/shop/templates/passwd.yaml": "->/etc/passwd"})
+			rendertest.WriteTree(t, repo, map[string]string{"charts/shop/templates/passwd.yaml": "->/etc/passwd"})
 		}, Helm{}, "charts/shop/templates/passwd.yaml: leads outside the repository"},
 		{"ignored file symlink leaving the repo", func(t *testing.T, repo string) {
-			kustTree(t, repo, map[string]string{"charts/shop/secrets.md": "->/etc/passwd"})
+			rendertest.WriteTree(t, repo, map[string]string{"charts/shop/secrets.md": "->/etc/passwd"})
 		}, Helm{}, "leads outside the repository"},
 		{"missing dependency", func(t *testing.T, repo string) {
 			if err := os.Remove(filepath.Join(repo, "charts/shop/charts/metrics-0.1.0.tgz")); err != nil {
@@ -213,12 +138,12 @@ func TestHelmRefuses(t *testing.T) {
 			}
 		}, Helm{}, "missing in charts/ directory: metrics"},
 		{"template error", func(t *testing.T, repo string) {
-			kustTree(t, repo, map[string]string{"charts/shop/templates/bad.yaml": "{{ .Values.nope.deeper }}\n"})
+			rendertest.WriteTree(t, repo, map[string]string{"charts/shop/templates/bad.yaml": "{{ .Values.nope.deeper }}\n"})
 		}, Helm{}, "bad.yaml"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			repo := helmRepo(t)
+			repo := rendertest.HelmRepo(t, "testdata/helm/repo")
 			tt.setup(t, repo)
 			got, err := tt.helm.Render(context.Background(), Request{RepoDir: repo, Path: "charts/shop", AppName: "shop"})
 			if err == nil {
@@ -234,85 +159,8 @@ func TestHelmRefuses(t *testing.T) {
 	}
 }
 
-// helmLargeChart writes a chart that renders 4 objects per entry of
-// .Values.services through range loops.
-func helmLargeChart(b *testing.B, services int) string {
-	b.Helper()
-	repo := b.TempDir()
-	var vals strings.Builder
-	vals.WriteString("image: ghcr.io/example/app\nservices:\n")
-	for i := range services {
-		fmt.Fprintf(&vals, "  - name: svc-%03d\n    port: %d\n    replicas: %d\n", i, 8000+i, 1+i%3)
-	}
-	files := map[string]string{
-		"chart/Chart.yaml":  "apiVersion: v2\nname: big\nversion: 0.1.0\nappVersion: \"1.0\"\n",
-		"chart/values.yaml": vals.String(),
-		"chart/templates/_helpers.tpl": `{{- define "big.labels" -}}
-app.kubernetes.io/instance: {{ .root.Release.Name }}
-app.kubernetes.io/name: {{ .svc.name }}
-{{- end -}}
-`,
-		"chart/templates/all.yaml": `{{- range .Values.services }}
-{{- $ctx := dict "root" $ "svc" . }}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ .name }}
-  labels: {{- include "big.labels" $ctx | nindent 4 }}
-spec:
-  replicas: {{ .replicas }}
-  selector:
-    matchLabels: {{- include "big.labels" $ctx | nindent 6 }}
-  template:
-    metadata:
-      labels: {{- include "big.labels" $ctx | nindent 8 }}
-    spec:
-      serviceAccountName: {{ .name }}
-      containers:
-        - name: app
-          image: "{{ $.Values.image }}:{{ $.Chart.AppVersion }}"
-          ports: [{containerPort: {{ .port }}}]
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: {{ .name }}
-  labels: {{- include "big.labels" $ctx | nindent 4 }}
-spec:
-  selector: {{- include "big.labels" $ctx | nindent 4 }}
-  ports: [{port: 80, targetPort: {{ .port }}}]
----
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: {{ .name }}
-data:
-  PORT: {{ .port | quote }}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata:
-  name: {{ .name }}
-{{- end }}
-`,
-	}
-	for name, content := range files {
-		p := filepath.Join(repo, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return repo
-}
-
-const helmLargeServices = 50 // 4 objects each: 200
-
 func BenchmarkHelmChart(b *testing.B) {
-	repo := helmLargeChart(b, helmLargeServices)
+	repo := rendertest.LargeChart(b, rendertest.LargeChartServices)
 	req := Request{RepoDir: repo, Path: "chart", AppName: "big", Namespace: "big"}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -320,22 +168,22 @@ func BenchmarkHelmChart(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(objs) != 4*helmLargeServices {
-			b.Fatalf("rendered %d objects, want %d", len(objs), 4*helmLargeServices)
+		if len(objs) != 4*rendertest.LargeChartServices {
+			b.Fatalf("rendered %d objects, want %d", len(objs), 4*rendertest.LargeChartServices)
 		}
 	}
 	benchSelfMaxRSS(b)
 }
 
 func BenchmarkHelmTemplateBinary(b *testing.B) {
-	repo := helmLargeChart(b, helmLargeServices)
-	bin := helmBinary(b)
+	repo := rendertest.LargeChart(b, rendertest.LargeChartServices)
+	bin := rendertest.HelmBinary(b)
 	var peak int64
 	for b.Loop() {
 		cmd := exec.Command(bin, "template", "big", "chart", "-n", "big")
 		cmd.Dir = repo
 		cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+filepath.Join(repo, ".helm-cache"), "HELM_CONFIG_HOME="+filepath.Join(repo, ".helm-config"))
-		peak = max(peak, benchRunMaxRSS(b, cmd))
+		peak = max(peak, rendertest.RunMaxRSS(b, cmd))
 	}
 	b.ReportMetric(float64(peak), "peakRSS-KB")
 }

@@ -1,88 +1,20 @@
 package render
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
-	"sigs.k8s.io/yaml"
+
+	"github.com/tether-dev/tether/internal/render/rendertest"
 )
-
-// kustCanon turns objects into canonical JSON lines (sorted keys), so two
-// renders compare by content and order, not by formatting.
-func kustCanon(t testing.TB, objs []*unstructured.Unstructured) []string {
-	t.Helper()
-	out := make([]string, 0, len(objs))
-	for _, o := range objs {
-		o = o.DeepCopy() // panics on values unstructured does not allow (int, time.Time)
-		b, err := json.Marshal(o.Object)
-		if err != nil {
-			t.Fatalf("marshal %s: %v", o.GetName(), err)
-		}
-		var v any
-		if err := json.Unmarshal(b, &v); err != nil {
-			t.Fatal(err)
-		}
-		b, _ = json.Marshal(v)
-		out = append(out, string(b))
-	}
-	return out
-}
-
-// kustParseStream decodes a multi-document YAML stream the way a reader of
-// `kubectl kustomize` / `helm template` output would, skipping empty documents.
-func kustParseStream(t testing.TB, data []byte) []*unstructured.Unstructured {
-	t.Helper()
-	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	var out []*unstructured.Unstructured
-	for {
-		doc, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("split output: %v", err)
-		}
-		var m map[string]any
-		if err := yaml.Unmarshal(doc, &m); err != nil {
-			t.Fatalf("parse output document: %v\n%s", err, doc)
-		}
-		if len(m) == 0 {
-			continue
-		}
-		out = append(out, &unstructured.Unstructured{Object: m})
-	}
-}
-
-// kustCompare fails with the first differing object.
-func kustCompare(t *testing.T, got, want []*unstructured.Unstructured) {
-	t.Helper()
-	g, w := kustCanon(t, got), kustCanon(t, want)
-	if len(g) != len(w) {
-		t.Errorf("got %d objects, want %d\ngot:\n%s\nwant:\n%s", len(g), len(w), strings.Join(g, "\n"), strings.Join(w, "\n"))
-		return
-	}
-	for i := range g {
-		if g[i] != w[i] {
-			t.Errorf("object %d differs\ngot:  %s\nwant: %s", i, g[i], w[i])
-		}
-	}
-}
 
 func kubectlKustomize(t testing.TB, dir string) []byte {
 	t.Helper()
@@ -111,37 +43,14 @@ func TestKustomizeMatchesKubectl(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Render: %v", err)
 			}
-			want := kustParseStream(t, kubectlKustomize(t, filepath.Join(repoDir, path)))
+			want := rendertest.ParseStream(t, kubectlKustomize(t, filepath.Join(repoDir, path)))
 			if len(want) < 3 {
 				t.Fatalf("kubectl rendered only %d objects; the fixture is wrong", len(want))
 			}
-			kustCompare(t, got, want)
+			rendertest.Compare(t, got, want)
 		})
 	}
 }
-
-// kustTree writes files (name → content; content "->target" makes a
-// symlink) under root.
-func kustTree(t testing.TB, root string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if target, ok := strings.CutPrefix(content, "->"); ok {
-			if err := os.Symlink(target, p); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-const kustCM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n  k: v\n"
 
 func kustFiles(resources ...string) string {
 	return "resources:\n" + func() string {
@@ -154,7 +63,7 @@ func kustFiles(resources ...string) string {
 }
 
 func TestKustomizeRefuses(t *testing.T) {
-	outsideCM := fmt.Sprintf(kustCM, "outside")
+	outsideCM := fmt.Sprintf(rendertest.CMWithData, "outside")
 	tests := []struct {
 		name  string
 		files map[string]string
@@ -173,7 +82,7 @@ func TestKustomizeRefuses(t *testing.T) {
 		}, "leads outside the repository"},
 		{"patch file symlink to /etc/passwd", map[string]string{
 			"app/kustomization.yaml": kustFiles("cm.yaml") + "patches:\n  - path: p.yaml\n",
-			"app/cm.yaml":            fmt.Sprintf(kustCM, "a"),
+			"app/cm.yaml":            fmt.Sprintf(rendertest.CMWithData, "a"),
 			"app/p.yaml":             "->/etc/passwd",
 		}, "leads outside the repository"},
 		{"generator file outside", map[string]string{
@@ -195,14 +104,14 @@ func TestKustomizeRefuses(t *testing.T) {
 		}, "is not allowed"},
 		{"remote patch", map[string]string{
 			"app/kustomization.yaml": kustFiles("cm.yaml") + "patches:\n  - path: https://example.com/p.yaml\n",
-			"app/cm.yaml":            fmt.Sprintf(kustCM, "a"),
+			"app/cm.yaml":            fmt.Sprintf(rendertest.CMWithData, "a"),
 		}, "is not allowed"},
 		{"helmCharts", map[string]string{
 			"app/kustomization.yaml": "helmCharts:\n  - name: redis\n    repo: https://charts.example.com\n",
 		}, "helmCharts inflation is not supported"},
 		{"exec plugin", map[string]string{
 			"app/kustomization.yaml": kustFiles("cm.yaml") + "transformers:\n  - plugin.yaml\n",
-			"app/cm.yaml":            fmt.Sprintf(kustCM, "a"),
+			"app/cm.yaml":            fmt.Sprintf(rendertest.CMWithData, "a"),
 			"app/plugin.yaml":        "apiVersion: example.com/v1\nkind: SedTransformer\nmetadata:\n  name: sed\n",
 		}, "kustomize plugins (exec, Go or KRM functions) are not supported"},
 		{"missing base", map[string]string{
@@ -213,11 +122,11 @@ func TestKustomizeRefuses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tmp := t.TempDir()
 			repo := filepath.Join(tmp, "repo")
-			kustTree(t, filepath.Join(tmp, "outside"), map[string]string{
+			rendertest.WriteTree(t, filepath.Join(tmp, "outside"), map[string]string{
 				"kustomization.yaml": kustFiles("cm.yaml"),
 				"cm.yaml":            outsideCM,
 			})
-			kustTree(t, repo, tt.files)
+			rendertest.WriteTree(t, repo, tt.files)
 			got, err := Kustomize{}.Render(context.Background(), Request{RepoDir: repo, Path: "app"})
 			if err == nil {
 				t.Fatalf("Render succeeded with %d objects, want error containing %q", len(got), tt.want)
@@ -264,11 +173,11 @@ func TestKustomizeFSContainsKrusty(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tmp := t.TempDir()
 			repoDir := filepath.Join(tmp, "repo")
-			kustTree(t, filepath.Join(tmp, "outside"), map[string]string{
+			rendertest.WriteTree(t, filepath.Join(tmp, "outside"), map[string]string{
 				"kustomization.yaml": kustFiles("cm.yaml"),
-				"cm.yaml":            fmt.Sprintf(kustCM, "outside"),
+				"cm.yaml":            fmt.Sprintf(rendertest.CMWithData, "outside"),
 			})
-			kustTree(t, repoDir, tt.files)
+			rendertest.WriteTree(t, repoDir, tt.files)
 			repo, err := OpenRepo(repoDir, 0)
 			if err != nil {
 				t.Fatal(err)
@@ -297,9 +206,9 @@ func TestKustomizeFSContainsKrusty(t *testing.T) {
 func TestKustomizeRemoteBaseAllowed(t *testing.T) {
 	tmp := t.TempDir()
 	remote := filepath.Join(tmp, "remote")
-	kustTree(t, remote, map[string]string{
+	rendertest.WriteTree(t, remote, map[string]string{
 		"deploy/base/kustomization.yaml": kustFiles("cm.yaml"),
-		"deploy/base/cm.yaml":            fmt.Sprintf(kustCM, "from-remote"),
+		"deploy/base/cm.yaml":            fmt.Sprintf(rendertest.CMWithData, "from-remote"),
 	})
 	for _, args := range [][]string{
 		{"init", "-q", "-b", "main"},
@@ -314,7 +223,7 @@ func TestKustomizeRemoteBaseAllowed(t *testing.T) {
 	}
 	repoDir := filepath.Join(tmp, "repo")
 	url := "file://" + remote + "//deploy/base?ref=main"
-	kustTree(t, repoDir, map[string]string{
+	rendertest.WriteTree(t, repoDir, map[string]string{
 		"app/kustomization.yaml": kustFiles(url) + "namePrefix: app-\n",
 	})
 	req := Request{RepoDir: repoDir, Path: "app"}
@@ -326,101 +235,12 @@ func TestKustomizeRemoteBaseAllowed(t *testing.T) {
 		t.Fatalf("with AllowRemoteBases: %v", err)
 	}
 	if len(got) != 1 || got[0].GetName() != "app-from-remote" {
-		t.Errorf("got %v, want one ConfigMap app-from-remote", kustCanon(t, got))
+		t.Errorf("got %v, want one ConfigMap app-from-remote", rendertest.Canon(t, got))
 	}
 }
-
-// kustLargeTree writes a base of n Deployments, Services and ConfigMaps
-// (3n objects) plus a ConfigMap generator, and an overlay that patches them
-// all; it returns the repository directory.
-func kustLargeTree(b *testing.B, n int) string {
-	b.Helper()
-	repo := b.TempDir()
-	files := map[string]string{}
-	var res strings.Builder
-	for i := range n {
-		name := fmt.Sprintf("svc-%03d", i)
-		files[fmt.Sprintf("base/%s.yaml", name)] = fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: %[1]s
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: %[1]s}
-  template:
-    metadata:
-      labels: {app: %[1]s}
-    spec:
-      containers:
-        - name: app
-          image: ghcr.io/example/%[1]s:1.0.0
-          envFrom: [{configMapRef: {name: %[1]s}}]
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: %[1]s
-spec:
-  selector: {app: %[1]s}
-  ports: [{port: 80, targetPort: 8080}]
----
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: %[1]s
-data:
-  LOG_LEVEL: info
-  INDEX: "%[2]d"
-`, name, i)
-		fmt.Fprintf(&res, "  - %s.yaml\n", name)
-	}
-	files["base/kustomization.yaml"] = "resources:\n" + res.String() +
-		"configMapGenerator:\n  - name: shared\n    literals: [A=1, B=2]\n"
-	files["overlay/kustomization.yaml"] = `resources: [../base]
-namePrefix: prod-
-namespace: prod
-labels:
-  - pairs: {env: prod}
-    includeSelectors: true
-images:
-  - name: ghcr.io/example/svc-001
-    newTag: 2.0.0
-patches:
-  - target: {kind: Deployment}
-    patch: |-
-      apiVersion: apps/v1
-      kind: Deployment
-      metadata: {name: any}
-      spec:
-        replicas: 3
-        template:
-          spec:
-            containers:
-              - name: app
-                resources: {limits: {memory: 256Mi}}
-  - target: {kind: Service}
-    patch: |-
-      - op: add
-        path: /metadata/annotations
-        value: {tier: web}
-`
-	for name, content := range files {
-		p := filepath.Join(repo, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return repo
-}
-
-const kustLargeN = 166 // 3*166 + 1 generated = 499 objects
 
 func BenchmarkKustomizeLarge(b *testing.B) {
-	repo := kustLargeTree(b, kustLargeN)
+	repo := rendertest.LargeKustomization(b, rendertest.LargeKustomizationN)
 	req := Request{RepoDir: repo, Path: "overlay", MaxBytes: 64 << 20}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -428,46 +248,21 @@ func BenchmarkKustomizeLarge(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(objs) != 3*kustLargeN+1 {
-			b.Fatalf("rendered %d objects, want %d", len(objs), 3*kustLargeN+1)
+		if len(objs) != 3*rendertest.LargeKustomizationN+1 {
+			b.Fatalf("rendered %d objects, want %d", len(objs), 3*rendertest.LargeKustomizationN+1)
 		}
 	}
 	benchSelfMaxRSS(b)
 }
 
 func BenchmarkKubectlKustomizeLarge(b *testing.B) {
-	repo := kustLargeTree(b, kustLargeN)
+	repo := rendertest.LargeKustomization(b, rendertest.LargeKustomizationN)
 	dir := filepath.Join(repo, "overlay")
 	var peak int64
 	for b.Loop() {
-		peak = max(peak, benchRunMaxRSS(b, exec.Command("kubectl", "kustomize", dir)))
+		peak = max(peak, rendertest.RunMaxRSS(b, exec.Command("kubectl", "kustomize", dir)))
 	}
 	b.ReportMetric(float64(peak), "peakRSS-KB")
-}
-
-// benchRunMaxRSS runs a command under /usr/bin/time, failing on error or
-// empty output, and returns its peak resident set size in KiB. (The Go
-// process's own rusage for the child is useless: the child is forked with
-// CLONE_VM, so its ru_maxrss starts at the parent's size.)
-func benchRunMaxRSS(b *testing.B, cmd *exec.Cmd) int64 {
-	b.Helper()
-	cmd.Args = append([]string{"/usr/bin/time", "-f", "maxrss=%M"}, cmd.Args...)
-	cmd.Path = "/usr/bin/time"
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil || len(out) == 0 {
-		b.Fatalf("%v: %v (%d bytes out)\n%s", cmd.Args, err, len(out), stderr.String())
-	}
-	_, v, ok := strings.Cut(stderr.String(), "maxrss=")
-	if !ok {
-		b.Fatalf("no maxrss from /usr/bin/time: %s", stderr.String())
-	}
-	kb, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return kb
 }
 
 // benchSelfMaxRSS reports the memory an in-process render allocates
@@ -482,7 +277,7 @@ func benchSelfMaxRSS(b *testing.B) {
 // filesystem over the same tree: the difference from BenchmarkKustomizeLarge
 // is the cost of the contained filesystem and preflight walk.
 func BenchmarkKustomizeLargeDiskFS(b *testing.B) {
-	repo := kustLargeTree(b, kustLargeN)
+	repo := rendertest.LargeKustomization(b, rendertest.LargeKustomizationN)
 	opts := krusty.MakeDefaultOptions()
 	opts.Reorder = krusty.ReorderOptionUnspecified
 	opts.LoadRestrictions = types.LoadRestrictionsNone
@@ -492,7 +287,7 @@ func BenchmarkKustomizeLargeDiskFS(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if m.Size() != 3*kustLargeN+1 {
+		if m.Size() != 3*rendertest.LargeKustomizationN+1 {
 			b.Fatalf("rendered %d objects", m.Size())
 		}
 	}

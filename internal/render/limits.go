@@ -18,7 +18,7 @@ type Limits struct {
 	// Timeout stops a render that runs longer; 0 means DefaultTimeout.
 	Timeout time.Duration
 	// MaxMemoryBytes caps the resident memory of the process that renders
-	// Helm charts, kustomizations and HCL (see Sandbox); 0 means
+	// Helm charts, kustomizations and HCL (see package sandbox); 0 means
 	// DefaultMaxMemoryBytes. The render process itself (the tether binary,
 	// before it reads anything) takes about 70 MiB of it.
 	MaxMemoryBytes int64
@@ -72,7 +72,7 @@ type LimitError struct {
 }
 
 func (e *LimitError) Error() string {
-	where := displayPath(e.Path)
+	where := DisplayPath(e.Path)
 	if e.File != "" {
 		where += " (" + e.File + ")"
 	}
@@ -113,21 +113,24 @@ func checkOutput(req Request, objs []*unstructured.Unstructured, max int64) erro
 	for _, u := range objs {
 		total += jsonSize(u.Object)
 		if total > max {
-			return outputError(req, u, max)
+			return OutputLimitError(req, u, max)
 		}
 	}
 	return nil
 }
 
-func outputError(req Request, u *unstructured.Unstructured, max int64) *LimitError {
-	e := &LimitError{App: req.AppName, Path: req.Path, Limit: LimitOutput, Max: max, Object: objectName(u)}
+// OutputLimitError is the *LimitError of a render whose output passed max
+// at object u, naming u and, where known, the file it came from.
+func OutputLimitError(req Request, u *unstructured.Unstructured, max int64) *LimitError {
+	e := &LimitError{App: req.AppName, Path: req.Path, Limit: LimitOutput, Max: max, Object: ObjectName(u)}
 	if src := u.GetAnnotations()[object.SourceAnnotation]; src != "" {
 		e.File = src
 	}
 	return e
 }
 
-func objectName(u *unstructured.Unstructured) string {
+// ObjectName names u in messages: "Kind name" or "Kind namespace/name".
+func ObjectName(u *unstructured.Unstructured) string {
 	n := u.GetKind() + " " + u.GetName()
 	if ns := u.GetNamespace(); ns != "" {
 		n = u.GetKind() + " " + ns + "/" + u.GetName()

@@ -9,6 +9,8 @@ import (
 
 	"filippo.io/age"
 	"github.com/getsops/sops/v3"
+
+	"github.com/tether-dev/tether/internal/render/rendertest"
 )
 
 // encValue returns the encrypted value of key in a sops YAML file.
@@ -67,7 +69,7 @@ func TestSOPSErrors(t *testing.T) {
 	}
 
 	// Through the Directory renderer the error names the file.
-	repo := writeTree(t, map[string]string{"secrets/db.yaml": s})
+	repo := rendertest.TempTree(t, map[string]string{"secrets/db.yaml": s})
 	d := NewDirectory()
 	d.Decrypt = newHook(t, other)
 	got, err := d.Render(context.Background(), Request{RepoDir: repo})

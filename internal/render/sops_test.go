@@ -17,6 +17,8 @@ import (
 	sopsage "github.com/getsops/sops/v3/age"
 	"github.com/getsops/sops/v3/keys"
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/tether-dev/tether/internal/render/rendertest"
 )
 
 // The fixtures are encrypted in the tests with the sops library's own
@@ -350,8 +352,8 @@ func TestSOPSDirectory(t *testing.T) {
 	rules := sops.Metadata{EncryptedRegex: "^(data|stringData)$"}
 	encYAML, _ := sopsEncrypt(t, "db.yaml", secretYAML, rules, []string{id.Recipient().String()})
 	encJSON, _ := sopsEncrypt(t, "api.json", secretJSON, rules, []string{id.Recipient().String()})
-	repo := writeTree(t, map[string]string{
-		"app.yaml":          cm("app"),
+	repo := rendertest.TempTree(t, map[string]string{
+		"app.yaml":          rendertest.CM("app"),
 		"secrets/db.yaml":   string(encYAML),
 		"secrets/api.json":  string(encJSON),
 		"secrets/README.md": "not a manifest",
@@ -371,7 +373,7 @@ func TestSOPSDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatalf("render: %v", err)
 	}
-	if g, w := ids(got), []string{"ConfigMap/app", "Secret/api", "Secret/prod/db"}; !reflect.DeepEqual(g, w) {
+	if g, w := rendertest.IDs(got), []string{"ConfigMap/app", "Secret/api", "Secret/prod/db"}; !reflect.DeepEqual(g, w) {
 		t.Fatalf("got objects %q, want %q", g, w)
 	}
 	for _, tc := range []struct{ obj, field, want string }{
@@ -381,10 +383,10 @@ func TestSOPSDirectory(t *testing.T) {
 		{"Secret/prod/db", "user", "admin"},
 	} {
 		for i, o := range got {
-			if ids(got)[i] != tc.obj {
+			if rendertest.IDs(got)[i] != tc.obj {
 				continue
 			}
-			if v, _, _ := unstructuredString(o.Object, "stringData", tc.field); v != tc.want {
+			if v, _, _ := rendertest.NestedString(o.Object, "stringData", tc.field); v != tc.want {
 				t.Errorf("%s stringData.%s = %q, want %q", tc.obj, tc.field, v, tc.want)
 			}
 			if _, ok := o.Object["sops"]; ok {
@@ -397,8 +399,8 @@ func TestSOPSDirectory(t *testing.T) {
 	// plain ConfigMap is not.
 	for i, o := range got {
 		_, marked := o.GetAnnotations()["tether.dev/decrypted"]
-		if want := ids(got)[i] != "ConfigMap/app"; marked != want {
-			t.Errorf("%s: decrypted mark = %v, want %v", ids(got)[i], marked, want)
+		if want := rendertest.IDs(got)[i] != "ConfigMap/app"; marked != want {
+			t.Errorf("%s: decrypted mark = %v, want %v", rendertest.IDs(got)[i], marked, want)
 		}
 	}
 
@@ -410,26 +412,13 @@ func TestSOPSDirectory(t *testing.T) {
 	wantError(t, err, "secrets/api.json: SOPS-encrypted", "", 0)
 }
 
-func unstructuredString(obj map[string]any, path ...string) (string, bool, error) {
-	var cur any = obj
-	for _, p := range path {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return "", false, nil
-		}
-		cur = m[p]
-	}
-	s, ok := cur.(string)
-	return s, ok, nil
-}
-
 // TestSOPSPassThrough: data that is not SOPS-encrypted comes back as is
 // (Directory only calls the hook for encrypted files; other callers may
 // call it for any file).
 func TestSOPSPassThrough(t *testing.T) {
 	hook := newHook(t, newIdentity(t))
 	for _, tc := range []struct{ file, data string }{
-		{"a.yaml", cm("a") + "# sops\n"},
+		{"a.yaml", rendertest.CM("a") + "# sops\n"},
 		{"a.json", `{"kind": "ConfigMap", "sops": "not metadata"}`},
 		{"notes.txt", "anything"},
 	} {

@@ -10,49 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
-	"github.com/tether-dev/tether/internal/object"
+	"github.com/tether-dev/tether/internal/render/rendertest"
 )
-
-// writeTree creates files (name → content) under a new temporary directory.
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
-func symlink(t *testing.T, target, link string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(target, link); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// ids returns the display IDs of objects, in order.
-func ids(objs []*unstructured.Unstructured) []string {
-	var out []string
-	for _, o := range objs {
-		out = append(out, object.IDOf(o).Display())
-	}
-	return out
-}
-
-func cm(name string) string {
-	return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name + "\n"
-}
 
 // wantError checks err and, when file is set, that an *Error in it names
 // file and line (line 0: any line).
@@ -90,13 +49,13 @@ func TestDirectoryRender(t *testing.T) {
 	}{
 		{
 			name: "multi-document with empty and comment-only documents",
-			files: map[string]string{"all.yaml": "# header\n---\n" + cm("a") + "---\n---\n# nothing\n---\n" + cm("b") +
+			files: map[string]string{"all.yaml": "# header\n---\n" + rendertest.CM("a") + "---\n---\n# nothing\n---\n" + rendertest.CM("b") +
 				"---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: prod\n...\n"},
 			want: []string{"ConfigMap/a", "ConfigMap/b", "Deployment.apps/prod/web"},
 		},
 		{
 			name: "List and *List are expanded",
-			files: map[string]string{"list.yaml": "apiVersion: v1\nkind: List\nitems:\n- " + strings.ReplaceAll(cm("a"), "\n", "\n  ") +
+			files: map[string]string{"list.yaml": "apiVersion: v1\nkind: List\nitems:\n- " + strings.ReplaceAll(rendertest.CM("a"), "\n", "\n  ") +
 				"\n---\napiVersion: v1\nkind: ConfigMapList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: b}\n"},
 			want: []string{"ConfigMap/a", "ConfigMap/b"},
 		},
@@ -112,33 +71,33 @@ func TestDirectoryRender(t *testing.T) {
 		{
 			name: "nested directories in path order",
 			files: map[string]string{
-				"b.yaml": cm("b"), "a.yml": cm("a"), "b/c.yaml": cm("bc"), "b/d/e.yaml": cm("bde"), "c/z.yaml": cm("cz"),
+				"b.yaml": rendertest.CM("b"), "a.yml": rendertest.CM("a"), "b/c.yaml": rendertest.CM("bc"), "b/d/e.yaml": rendertest.CM("bde"), "c/z.yaml": rendertest.CM("cz"),
 			},
 			want: []string{"ConfigMap/a", "ConfigMap/bc", "ConfigMap/bde", "ConfigMap/b", "ConfigMap/cz"},
 		},
 		{
 			name:  "Recurse false stays in the directory",
-			files: map[string]string{"a.yaml": cm("a"), "sub/b.yaml": cm("b")},
+			files: map[string]string{"a.yaml": rendertest.CM("a"), "sub/b.yaml": rendertest.CM("b")},
 			dir:   &Directory{},
 			want:  []string{"ConfigMap/a"},
 		},
 		{
 			name:  "a subdirectory as the path",
-			files: map[string]string{"a.yaml": cm("a"), "apps/x/b.yaml": cm("b")},
+			files: map[string]string{"a.yaml": rendertest.CM("a"), "apps/x/b.yaml": rendertest.CM("b")},
 			path:  "apps/x",
 			want:  []string{"ConfigMap/b"},
 		},
 		{
 			name: "non-manifest and hidden files are ignored",
 			files: map[string]string{
-				"a.yaml": cm("a"), "README.md": "# hi\n", "run.sh": "#!/bin/sh\n", "values.txt": "x: [",
+				"a.yaml": rendertest.CM("a"), "README.md": "# hi\n", "run.sh": "#!/bin/sh\n", "values.txt": "x: [",
 				".gitlab-ci.yml": "stages: [build]\n", ".git/config.yaml": "nope: [", ".github/workflows/ci.yaml": "on: push\n",
 			},
 			want: []string{"ConfigMap/a"},
 		},
 		{
 			name:  "Include and Exclude globs",
-			files: map[string]string{"a.yaml": cm("a"), "b.yaml": cm("b"), "sub/c.yaml": cm("c"), "sub/test.yaml": cm("t")},
+			files: map[string]string{"a.yaml": rendertest.CM("a"), "b.yaml": rendertest.CM("b"), "sub/c.yaml": rendertest.CM("c"), "sub/test.yaml": rendertest.CM("t")},
 			dir:   &Directory{Recurse: true, Include: "{a.yaml,sub/*}", Exclude: "test.yaml"},
 			want:  []string{"ConfigMap/a", "ConfigMap/c"},
 		},
@@ -149,7 +108,7 @@ func TestDirectoryRender(t *testing.T) {
 		},
 		{
 			name:    "missing kind",
-			files:   map[string]string{"a.yaml": cm("ok") + "---\n# c\napiVersion: v1\nmetadata: {name: x}\n"},
+			files:   map[string]string{"a.yaml": rendertest.CM("ok") + "---\n# c\napiVersion: v1\nmetadata: {name: x}\n"},
 			wantErr: "object has no kind", wantFile: "a.yaml", wantLine: 7,
 		},
 		{
@@ -181,7 +140,7 @@ func TestDirectoryRender(t *testing.T) {
 		},
 		{
 			name:    "invalid YAML in the second document",
-			files:   map[string]string{"a.yaml": cm("a") + "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b: c\n"},
+			files:   map[string]string{"a.yaml": rendertest.CM("a") + "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b: c\n"},
 			wantErr: "invalid YAML: mapping values are not allowed", wantFile: "a.yaml", wantLine: 9,
 		},
 		{
@@ -201,42 +160,42 @@ func TestDirectoryRender(t *testing.T) {
 		},
 		{
 			name:    "duplicate objects across files",
-			files:   map[string]string{"a.yaml": cm("x"), "b/c.yaml": "# dup\n" + cm("x")},
+			files:   map[string]string{"a.yaml": rendertest.CM("x"), "b/c.yaml": "# dup\n" + rendertest.CM("x")},
 			wantErr: "duplicate object ConfigMap/x (also defined at a.yaml:1)", wantFile: "b/c.yaml", wantLine: 2,
 		},
 		{
 			name:  "same name in different namespaces is not a duplicate",
-			files: map[string]string{"a.yaml": cm("x") + "  namespace: a\n---\n" + cm("x") + "  namespace: b\n---\n" + cm("x")},
+			files: map[string]string{"a.yaml": rendertest.CM("x") + "  namespace: a\n---\n" + rendertest.CM("x") + "  namespace: b\n---\n" + rendertest.CM("x")},
 			want:  []string{"ConfigMap/a/x", "ConfigMap/b/x", "ConfigMap/x"},
 		},
 		{
 			name:    "path that does not exist",
-			files:   map[string]string{"a.yaml": cm("a")},
+			files:   map[string]string{"a.yaml": rendertest.CM("a")},
 			path:    "apps/missing",
 			wantErr: "does not exist", wantFile: "apps/missing",
 		},
 		{
 			name:    "path that climbs out",
-			files:   map[string]string{"a.yaml": cm("a")},
+			files:   map[string]string{"a.yaml": rendertest.CM("a")},
 			path:    "../x",
 			wantErr: `path "../x": leads outside the repository`,
 		},
 		{
 			name:    "path that is a file",
-			files:   map[string]string{"a.yaml": cm("a")},
+			files:   map[string]string{"a.yaml": rendertest.CM("a")},
 			path:    "a.yaml",
 			wantErr: "not a directory", wantFile: "a.yaml",
 		},
 		{
 			name:    "bad glob",
-			files:   map[string]string{"a.yaml": cm("a")},
+			files:   map[string]string{"a.yaml": rendertest.CM("a")},
 			dir:     &Directory{Include: "[a"},
 			wantErr: "include: glob",
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			repo := writeTree(t, tc.files)
+			repo := rendertest.TempTree(t, tc.files)
 			d := tc.dir
 			if d == nil {
 				d = NewDirectory()
@@ -252,15 +211,15 @@ func TestDirectoryRender(t *testing.T) {
 			if err != nil {
 				t.Fatalf("got error %v, want none", err)
 			}
-			if !slices.Equal(ids(got), tc.want) {
-				t.Errorf("got objects %q, want %q", ids(got), tc.want)
+			if !slices.Equal(rendertest.IDs(got), tc.want) {
+				t.Errorf("got objects %q, want %q", rendertest.IDs(got), tc.want)
 			}
 		})
 	}
 }
 
 func TestDirectoryValues(t *testing.T) {
-	repo := writeTree(t, map[string]string{"a.yaml": `
+	repo := rendertest.TempTree(t, map[string]string{"a.yaml": `
 defaults: &d {replicas: 3.0, ratio: 0.5}
 apiVersion: v1
 kind: ConfigMap
@@ -298,7 +257,7 @@ spec:
 }
 
 func TestDirectoryContainment(t *testing.T) {
-	outside := writeTree(t, map[string]string{"secret.yaml": cm("stolen"), "dir/x.yaml": cm("stolen2")})
+	outside := rendertest.TempTree(t, map[string]string{"secret.yaml": rendertest.CM("stolen"), "dir/x.yaml": rendertest.CM("stolen2")})
 	tests := []struct {
 		name     string
 		setup    func(t *testing.T, repo string)
@@ -308,15 +267,17 @@ func TestDirectoryContainment(t *testing.T) {
 		want     []string
 	}{
 		{
-			name:     "file symlink to /etc/passwd",
-			setup:    func(t *testing.T, repo string) { symlink(t, "/etc/passwd", filepath.Join(repo, "apps", "passwd.yaml")) },
+			name: "file symlink to /etc/passwd",
+			setup: func(t *testing.T, repo string) {
+				rendertest.Symlink(t, "/etc/passwd", filepath.Join(repo, "apps", "passwd.yaml"))
+			},
 			wantErr:  "leads outside the repository",
 			wantFile: "apps/passwd.yaml",
 		},
 		{
 			name: "relative file symlink out of the repository",
 			setup: func(t *testing.T, repo string) {
-				symlink(t, filepath.Join(outside, "secret.yaml"), filepath.Join(repo, "s.yaml"))
+				rendertest.Symlink(t, filepath.Join(outside, "secret.yaml"), filepath.Join(repo, "s.yaml"))
 			},
 			wantErr:  "leads outside the repository",
 			wantFile: "s.yaml",
@@ -324,34 +285,34 @@ func TestDirectoryContainment(t *testing.T) {
 		{
 			name: "directory symlink out of the repository",
 			setup: func(t *testing.T, repo string) {
-				symlink(t, filepath.Join(outside, "dir"), filepath.Join(repo, "apps", "vendored"))
+				rendertest.Symlink(t, filepath.Join(outside, "dir"), filepath.Join(repo, "apps", "vendored"))
 			},
 			wantErr:  "leads outside the repository",
 			wantFile: "apps/vendored",
 		},
 		{
 			name:     "render path is a symlink out of the repository",
-			setup:    func(t *testing.T, repo string) { symlink(t, outside, filepath.Join(repo, "ext")) },
+			setup:    func(t *testing.T, repo string) { rendertest.Symlink(t, outside, filepath.Join(repo, "ext")) },
 			path:     "ext",
 			wantErr:  "leads outside the repository",
 			wantFile: "ext",
 		},
 		{
 			name:     "non-manifest symlink out of the repository is still an error",
-			setup:    func(t *testing.T, repo string) { symlink(t, "/etc", filepath.Join(repo, "etc")) },
+			setup:    func(t *testing.T, repo string) { rendertest.Symlink(t, "/etc", filepath.Join(repo, "etc")) },
 			wantErr:  "leads outside the repository",
 			wantFile: "etc",
 		},
 		{
 			name:     "symlink loop",
-			setup:    func(t *testing.T, repo string) { symlink(t, "..", filepath.Join(repo, "apps", "up")) },
+			setup:    func(t *testing.T, repo string) { rendertest.Symlink(t, "..", filepath.Join(repo, "apps", "up")) },
 			wantErr:  "symlink loop",
 			wantFile: "apps/up",
 		},
 		{
 			name: "symlinks inside the repository are followed",
 			setup: func(t *testing.T, repo string) {
-				for name, c := range map[string]string{"shared/b.yaml": cm("b"), "lib/c.yaml": cm("c")} {
+				for name, c := range map[string]string{"shared/b.yaml": rendertest.CM("b"), "lib/c.yaml": rendertest.CM("c")} {
 					if err := os.MkdirAll(filepath.Join(repo, filepath.Dir(name)), 0o755); err != nil {
 						t.Fatal(err)
 					}
@@ -359,8 +320,8 @@ func TestDirectoryContainment(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				symlink(t, "../shared/b.yaml", filepath.Join(repo, "apps", "b.yaml"))
-				symlink(t, "../lib", filepath.Join(repo, "apps", "more"))
+				rendertest.Symlink(t, "../shared/b.yaml", filepath.Join(repo, "apps", "b.yaml"))
+				rendertest.Symlink(t, "../lib", filepath.Join(repo, "apps", "more"))
 			},
 			path: "apps",
 			want: []string{"ConfigMap/a", "ConfigMap/b", "ConfigMap/c"},
@@ -368,12 +329,12 @@ func TestDirectoryContainment(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			repo := writeTree(t, map[string]string{"apps/a.yaml": cm("a")})
+			repo := rendertest.TempTree(t, map[string]string{"apps/a.yaml": rendertest.CM("a")})
 			tc.setup(t, repo)
 			got, err := NewDirectory().Render(context.Background(), Request{RepoDir: repo, Path: tc.path})
 			if tc.wantErr == "" {
-				if err != nil || !slices.Equal(ids(got), tc.want) {
-					t.Errorf("got %q, %v; want %q, no error", ids(got), err, tc.want)
+				if err != nil || !slices.Equal(rendertest.IDs(got), tc.want) {
+					t.Errorf("got %q, %v; want %q, no error", rendertest.IDs(got), err, tc.want)
 				}
 				return
 			}
@@ -389,8 +350,8 @@ func TestDirectoryContainment(t *testing.T) {
 }
 
 func TestDirectoryByteCap(t *testing.T) {
-	big := cm("big") + "data:\n  x: \"" + strings.Repeat("x", 4096) + "\"\n"
-	repo := writeTree(t, map[string]string{"a.yaml": cm("a"), "b.yaml": big, "c.yaml": cm("c")})
+	big := rendertest.CM("big") + "data:\n  x: \"" + strings.Repeat("x", 4096) + "\"\n"
+	repo := rendertest.TempTree(t, map[string]string{"a.yaml": rendertest.CM("a"), "b.yaml": big, "c.yaml": rendertest.CM("c")})
 	got, err := NewDirectory().Render(context.Background(), Request{RepoDir: repo, MaxBytes: 1024})
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("got error %v, want one wrapping ErrTooLarge", err)
@@ -406,7 +367,7 @@ func TestDirectoryByteCap(t *testing.T) {
 }
 
 func TestDirectoryCancelled(t *testing.T) {
-	repo := writeTree(t, map[string]string{"a.yaml": cm("a")})
+	repo := rendertest.TempTree(t, map[string]string{"a.yaml": rendertest.CM("a")})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := NewDirectory().Render(ctx, Request{RepoDir: repo}); !errors.Is(err, context.Canceled) {

@@ -1,4 +1,9 @@
-package render
+// Package sandbox runs the Kustomize, Helm and HCL renderers in a child
+// process of the same binary (`tether __render`), so that a render can be
+// killed at its time, memory and output limits, or when its context ends.
+// It stands above the renderers: it is the one package that knows each
+// one's configuration, to send it across the process boundary.
+package sandbox
 
 import (
 	"bytes"
@@ -14,6 +19,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
+
+	"github.com/tether-dev/tether/internal/render"
 )
 
 // Sandbox renders Helm charts, kustomizations and HCL in a child process
@@ -59,35 +66,35 @@ const outputSlack = 1 << 20
 
 // Wrap returns s with its Kustomize, Helm and HCL renderers run in child
 // processes. A nil Sandbox returns s unchanged (everything in process).
-func (sb *Sandbox) Wrap(s Set) Set {
+func (sb *Sandbox) Wrap(s render.Set) render.Set {
 	if sb == nil {
 		return s
 	}
-	wrap := func(k Kind, r Renderer) Renderer {
+	wrap := func(k render.Kind, r render.Renderer) render.Renderer {
 		if r == nil {
 			return nil
 		}
 		return sandboxed{sb: sb, kind: k, r: r}
 	}
-	s.Kustomize = wrap(KindKustomize, s.Kustomize)
-	s.Helm = wrap(KindHelm, s.Helm)
-	s.HCL = wrap(KindHCL, s.HCL)
+	s.Kustomize = wrap(render.KindKustomize, s.Kustomize)
+	s.Helm = wrap(render.KindHelm, s.Helm)
+	s.HCL = wrap(render.KindHCL, s.HCL)
 	return s
 }
 
 // sandboxed is a renderer whose work is done by a child process.
 type sandboxed struct {
 	sb   *Sandbox
-	kind Kind
-	r    Renderer
+	kind render.Kind
+	r    render.Renderer
 }
 
 // childRequest is what the parent writes on the child's stdin.
 type childRequest struct {
-	Kind      Kind       `json:"kind"`
-	Request   Request    `json:"request"`
-	Helm      *Helm      `json:"helm,omitempty"`
-	Kustomize *Kustomize `json:"kustomize,omitempty"`
+	Kind      render.Kind       `json:"kind"`
+	Request   render.Request    `json:"request"`
+	Helm      *render.Helm      `json:"helm,omitempty"`
+	Kustomize *render.Kustomize `json:"kustomize,omitempty"`
 	// HCLWarn: unmanaged HCL resources are warnings (HCL.Warn was set),
 	// not errors.
 	HCLWarn bool `json:"hclWarn,omitempty"`
@@ -104,11 +111,11 @@ type childLine struct {
 
 // childError carries a render error across the process boundary.
 type childError struct {
-	File     string      `json:"file,omitempty"`
-	Line     int         `json:"line,omitempty"`
-	Message  string      `json:"message"`
-	TooLarge bool        `json:"tooLarge,omitempty"`
-	Limit    *LimitError `json:"limit,omitempty"`
+	File     string             `json:"file,omitempty"`
+	Line     int                `json:"line,omitempty"`
+	Message  string             `json:"message"`
+	TooLarge bool               `json:"tooLarge,omitempty"`
+	Limit    *render.LimitError `json:"limit,omitempty"`
 }
 
 func (e *childError) err() error {
@@ -117,10 +124,10 @@ func (e *childError) err() error {
 	}
 	var err error = errors.New(e.Message)
 	if e.TooLarge {
-		err = &wrapped{msg: e.Message, err: ErrTooLarge}
+		err = &wrapped{msg: e.Message, err: render.ErrTooLarge}
 	}
 	if e.File != "" {
-		return &Error{File: e.File, Line: e.Line, Err: err}
+		return &render.Error{File: e.File, Line: e.Line, Err: err}
 	}
 	return err
 }
@@ -136,21 +143,21 @@ func (w *wrapped) Unwrap() error { return w.err }
 
 // request describes c's renderer for the child, and returns where its
 // warnings go.
-func (c sandboxed) request(req Request) (childRequest, func(string), error) {
+func (c sandboxed) request(req render.Request) (childRequest, func(string), error) {
 	cr := childRequest{Kind: c.kind, Request: req}
 	var warn func(string)
 	switch r := c.r.(type) {
-	case Helm:
+	case render.Helm:
 		cr.Helm = &r
-	case *Helm:
+	case *render.Helm:
 		cr.Helm = r
-	case Kustomize:
+	case render.Kustomize:
 		cr.Kustomize = &r
-	case *Kustomize:
+	case *render.Kustomize:
 		cr.Kustomize = r
-	case HCL:
+	case render.HCL:
 		warn, cr.HCLWarn = r.Warn, r.Warn != nil
-	case *HCL:
+	case *render.HCL:
 		warn, cr.HCLWarn = r.Warn, r.Warn != nil
 	default:
 		return cr, nil, fmt.Errorf("render: a %T cannot run in a render process", c.r)
@@ -160,7 +167,7 @@ func (c sandboxed) request(req Request) (childRequest, func(string), error) {
 
 // Render runs the render in a child process and waits for it, killing it
 // at the first limit it passes or when ctx ends.
-func (c sandboxed) Render(ctx context.Context, req Request) ([]*unstructured.Unstructured, error) {
+func (c sandboxed) Render(ctx context.Context, req render.Request) ([]*unstructured.Unstructured, error) {
 	if os.Getenv(ChildEnv) != "" {
 		return nil, errors.New("render: a render process may not start another")
 	}
@@ -187,17 +194,17 @@ func (c sandboxed) Render(ctx context.Context, req Request) ([]*unstructured.Uns
 	waitErr := p.wait()
 	switch {
 	case p.overMemory():
-		return nil, &LimitError{App: req.AppName, Path: req.Path, Limit: LimitMemory, Max: req.Limits.MaxMemoryBytes}
+		return nil, &render.LimitError{App: req.AppName, Path: req.Path, Limit: render.LimitMemory, Max: req.Limits.MaxMemoryBytes}
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
 	case errors.Is(readErr, errOutputLimit):
-		return nil, &LimitError{App: req.AppName, Path: req.Path, Limit: LimitOutput, Max: req.Limits.MaxOutputBytes}
+		return nil, &render.LimitError{App: req.AppName, Path: req.Path, Limit: render.LimitOutput, Max: req.Limits.MaxOutputBytes}
 	case last != nil && last.Error != nil:
 		return nil, last.Error.err()
 	case waitErr != nil: // the read failed, or will, because of it
-		return nil, fmt.Errorf("%w for %s: %v%s", ErrProcess, displayPath(req.Path), waitErr, p.stderrTail())
+		return nil, fmt.Errorf("%w for %s: %v%s", ErrProcess, render.DisplayPath(req.Path), waitErr, p.stderrTail())
 	case readErr != nil:
-		return nil, fmt.Errorf("%w for %s: %v%s", ErrProcess, displayPath(req.Path), readErr, p.stderrTail())
+		return nil, fmt.Errorf("%w for %s: %v%s", ErrProcess, render.DisplayPath(req.Path), readErr, p.stderrTail())
 	}
 	if warn != nil {
 		for _, w := range last.Warnings {

@@ -1,4 +1,4 @@
-package render
+package sandbox
 
 import (
 	"bufio"
@@ -10,6 +10,8 @@ import (
 	"runtime/debug"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tether-dev/tether/internal/render"
 )
 
 // ServeChild is the body of the hidden render command a Sandbox starts:
@@ -27,7 +29,7 @@ func ServeChild(ctx context.Context, in io.Reader, out io.Writer) int {
 		return 2
 	}
 	if cr.Helm != nil {
-		cr.Helm.Values, _ = jsonNumbers(cr.Helm.Values).(map[string]any)
+		cr.Helm.Values, _ = render.JSONNumbers(cr.Helm.Values).(map[string]any)
 	}
 	lim := cr.Request.Limits.WithDefaults()
 	// The parent kills this process when its resident memory passes the
@@ -59,24 +61,24 @@ func ServeChild(ctx context.Context, in io.Reader, out io.Writer) int {
 
 // renderRecovered runs r, turning a panic (a renderer library's bug met by
 // some input) into an error, as in process it would have crashed Tether.
-func renderRecovered(ctx context.Context, r Renderer, req Request) (objs []*unstructured.Unstructured, err error) {
+func renderRecovered(ctx context.Context, r render.Renderer, req render.Request) (objs []*unstructured.Unstructured, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			objs, err = nil, &Error{File: displayPath(req.Path), Err: fmt.Errorf("the renderer panicked: %v", p)}
+			objs, err = nil, &render.Error{File: render.DisplayPath(req.Path), Err: fmt.Errorf("the renderer panicked: %v", p)}
 		}
 	}()
 	return r.Render(ctx, req)
 }
 
 // renderer builds the renderer a request names.
-func (cr childRequest) renderer(warn func(string)) (Renderer, error) {
+func (cr childRequest) renderer(warn func(string)) (render.Renderer, error) {
 	switch {
-	case cr.Kind == KindHelm && cr.Helm != nil:
+	case cr.Kind == render.KindHelm && cr.Helm != nil:
 		return *cr.Helm, nil
-	case cr.Kind == KindKustomize && cr.Kustomize != nil:
+	case cr.Kind == render.KindKustomize && cr.Kustomize != nil:
 		return *cr.Kustomize, nil
-	case cr.Kind == KindHCL:
-		h := HCL{}
+	case cr.Kind == render.KindHCL:
+		h := render.HCL{}
 		if cr.HCLWarn {
 			h.Warn = warn
 		}
@@ -87,15 +89,15 @@ func (cr childRequest) renderer(warn func(string)) (Renderer, error) {
 
 // writeObjects writes each object on its own line, failing with a
 // *LimitError (and writing no more) once their total passes max.
-func writeObjects(w *bufio.Writer, req Request, objs []*unstructured.Unstructured, max int64) error {
+func writeObjects(w *bufio.Writer, req render.Request, objs []*unstructured.Unstructured, max int64) error {
 	var total int64
 	for _, u := range objs {
 		data, err := json.Marshal(u.Object)
 		if err != nil {
-			return fmt.Errorf("encode %s: %w", objectName(u), err)
+			return fmt.Errorf("encode %s: %w", render.ObjectName(u), err)
 		}
 		if total += int64(len(data)); total > max {
-			return outputError(req, u, max)
+			return render.OutputLimitError(req, u, max)
 		}
 		w.WriteString(`{"object":`)
 		w.Write(data)
@@ -108,13 +110,13 @@ func toChildError(err error) *childError {
 	if err == nil {
 		return nil
 	}
-	ce := &childError{Message: err.Error(), TooLarge: errors.Is(err, ErrTooLarge)}
-	var le *LimitError
+	ce := &childError{Message: err.Error(), TooLarge: errors.Is(err, render.ErrTooLarge)}
+	var le *render.LimitError
 	if errors.As(err, &le) {
 		ce.Limit = le
 		return ce
 	}
-	if e, ok := err.(*Error); ok {
+	if e, ok := err.(*render.Error); ok {
 		ce.File, ce.Line, ce.Message = e.File, e.Line, e.Err.Error()
 	}
 	return ce

@@ -1,4 +1,4 @@
-package render
+package sandbox
 
 import (
 	"context"
@@ -9,6 +9,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tether-dev/tether/internal/render"
+
+	"github.com/tether-dev/tether/internal/render/rendertest"
 )
 
 // TestMain serves a render when this test binary is started by a Sandbox
@@ -24,15 +28,15 @@ func TestMain(m *testing.M) {
 func testSandbox() *Sandbox { return &Sandbox{Command: []string{os.Args[0]}} }
 
 // sandboxSet is every renderer, Kustomize, Helm and HCL in the sandbox.
-func sandboxSet(warn func(string)) Set {
-	return testSandbox().Wrap(Set{Directory: NewDirectory(), Kustomize: Kustomize{}, Helm: Helm{}, HCL: HCL{Warn: warn}})
+func sandboxSet(warn func(string)) render.Set {
+	return testSandbox().Wrap(render.Set{Directory: render.NewDirectory(), Kustomize: render.Kustomize{}, Helm: render.Helm{}, HCL: render.HCL{Warn: warn}})
 }
 
 // loopChart writes a chart whose template loops as the issue's did.
 func loopChart(t *testing.T, tpl string) string {
 	t.Helper()
 	repo := filepath.Join(t.TempDir(), "repo")
-	kustTree(t, repo, map[string]string{
+	rendertest.WriteTree(t, repo, map[string]string{
 		"loop/Chart.yaml":         "apiVersion: v2\nname: loop\nversion: 0.1.0\n",
 		"loop/templates/cm.yaml":  "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n",
 		"loop/templates/big.yaml": tpl,
@@ -43,22 +47,22 @@ func loopChart(t *testing.T, tpl string) string {
 // The sandbox renders what the in-process renderers render: every kind,
 // errors with their file, warnings.
 func TestSandboxRendersAsInProcess(t *testing.T) {
-	repo := helmRepo(t)
-	kustTree(t, repo, map[string]string{
+	repo := rendertest.HelmRepo(t, "../testdata/helm/repo")
+	rendertest.WriteTree(t, repo, map[string]string{
 		"hcl/main.tf":                "resource \"kubernetes_config_map\" \"c\" {\n  metadata { name = \"c\" }\n  data = { n = 3 }\n}\nresource \"aws_s3_bucket\" \"b\" {}\n",
 		"kust/kustomization.yaml":    "namePrefix: p-\nresources: [cm.yaml]\n",
-		"kust/cm.yaml":               fmt.Sprintf(kustCM, "k"),
+		"kust/cm.yaml":               fmt.Sprintf(rendertest.CMWithData, "k"),
 		"broken/Chart.yaml":          "apiVersion: v2\nname: broken\nversion: 0.1.0\n",
 		"broken/templates/bad.yaml":  "{{ .Values.nope.deeper }}\n",
 		"broken-hcl/main.tf":         "resource \"kubernetes_config_map\" \"c\" {\n  metadata { name = var.missing }\n}\n",
 		"toolarge/Chart.yaml":        "apiVersion: v2\nname: toolarge\nversion: 0.1.0\n",
-		"toolarge/templates/cm.yaml": fmt.Sprintf(kustCM, "big") + "  big: " + strings.Repeat("x", 2<<10) + "\n",
+		"toolarge/templates/cm.yaml": fmt.Sprintf(rendertest.CMWithData, "big") + "  big: " + strings.Repeat("x", 2<<10) + "\n",
 	})
 	var inWarn, sbWarn []string
-	in := Set{Directory: NewDirectory(), Kustomize: Kustomize{}, Helm: Helm{KubeVersion: "v1.31.0"}, HCL: HCL{Warn: func(w string) { inWarn = append(inWarn, w) }}}
-	sb := testSandbox().Wrap(Set{Directory: NewDirectory(), Kustomize: Kustomize{}, Helm: Helm{KubeVersion: "v1.31.0"}, HCL: HCL{Warn: func(w string) { sbWarn = append(sbWarn, w) }}})
+	in := render.Set{Directory: render.NewDirectory(), Kustomize: render.Kustomize{}, Helm: render.Helm{KubeVersion: "v1.31.0"}, HCL: render.HCL{Warn: func(w string) { inWarn = append(inWarn, w) }}}
+	sb := testSandbox().Wrap(render.Set{Directory: render.NewDirectory(), Kustomize: render.Kustomize{}, Helm: render.Helm{KubeVersion: "v1.31.0"}, HCL: render.HCL{Warn: func(w string) { sbWarn = append(sbWarn, w) }}})
 	for _, path := range []string{"charts/shop", "hcl", "kust"} {
-		req := Request{RepoDir: repo, Path: path, AppName: "shop", Namespace: "shop"}
+		req := render.Request{RepoDir: repo, Path: path, AppName: "shop", Namespace: "shop"}
 		want, err := in.Render(context.Background(), req, "")
 		if err != nil {
 			t.Fatalf("%s in process: %v", path, err)
@@ -67,7 +71,7 @@ func TestSandboxRendersAsInProcess(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s in the sandbox: %v", path, err)
 		}
-		kustCompare(t, got, want)
+		rendertest.Compare(t, got, want)
 	}
 	if strings.Join(sbWarn, "\n") != strings.Join(inWarn, "\n") || len(sbWarn) != 1 {
 		t.Errorf("sandbox warnings %q, in process %q; want the same one", sbWarn, inWarn)
@@ -82,16 +86,16 @@ func TestSandboxRendersAsInProcess(t *testing.T) {
 		{"broken-hcl", 0, "broken-hcl/main.tf:2:", false},
 		{"toolarge", 1 << 10, "toolarge/templates/cm.yaml: input too large", true},
 	} {
-		req := Request{RepoDir: repo, Path: tt.path, AppName: "x", MaxBytes: tt.max}
+		req := render.Request{RepoDir: repo, Path: tt.path, AppName: "x", MaxBytes: tt.max}
 		_, inErr := in.Render(context.Background(), req, "")
 		_, sbErr := sb.Render(context.Background(), req, "")
 		if inErr == nil || sbErr == nil || sbErr.Error() != inErr.Error() || !strings.Contains(sbErr.Error(), tt.want) {
 			t.Errorf("%s: sandbox error %q, in process %q; want the same, containing %q", tt.path, sbErr, inErr, tt.want)
 		}
-		if got, in := errors.Is(sbErr, ErrTooLarge), errors.Is(inErr, ErrTooLarge); got != tt.tooLarg || in != tt.tooLarg {
+		if got, in := errors.Is(sbErr, render.ErrTooLarge), errors.Is(inErr, render.ErrTooLarge); got != tt.tooLarg || in != tt.tooLarg {
 			t.Errorf("%s: errors.Is(ErrTooLarge) = %v in the sandbox, %v in process; want %v", tt.path, got, in, tt.tooLarg)
 		}
-		var e *Error
+		var e *render.Error
 		if !errors.As(sbErr, &e) && tt.path != "broken-hcl" {
 			t.Errorf("%s: the sandbox error is a %T, want a *render.Error naming the file", tt.path, sbErr)
 		}
@@ -102,22 +106,22 @@ func TestSandboxRendersAsInProcess(t *testing.T) {
 // integers, fractions stay floats.
 func TestSandboxHelmValues(t *testing.T) {
 	repo := filepath.Join(t.TempDir(), "repo")
-	kustTree(t, repo, map[string]string{
+	rendertest.WriteTree(t, repo, map[string]string{
 		"c/Chart.yaml":        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
 		"c/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  big: {{ .Values.big | quote }}\n  half: {{ .Values.half | quote }}\n  kind: {{ kindOf .Values.big }}\n  list: {{ index .Values.list 0 | quote }}\n",
 	})
-	h := Helm{Values: map[string]any{"big": int64(9007199254740993), "half": 0.5, "list": []any{int64(7)}}}
-	req := Request{RepoDir: repo, Path: "c", AppName: "c"}
-	want, err := Set{Helm: h}.Render(context.Background(), req, KindHelm)
+	h := render.Helm{Values: map[string]any{"big": int64(9007199254740993), "half": 0.5, "list": []any{int64(7)}}}
+	req := render.Request{RepoDir: repo, Path: "c", AppName: "c"}
+	want, err := render.Set{Helm: h}.Render(context.Background(), req, render.KindHelm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := testSandbox().Wrap(Set{Helm: h}).Render(context.Background(), req, KindHelm)
+	got, err := testSandbox().Wrap(render.Set{Helm: h}).Render(context.Background(), req, render.KindHelm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kustCompare(t, got, want)
-	if v, _, _ := unstructuredString(got[0].Object, "data", "big"); v != "9007199254740993" {
+	rendertest.Compare(t, got, want)
+	if v, _, _ := rendertest.NestedString(got[0].Object, "data", "big"); v != "9007199254740993" {
 		t.Errorf("big = %q, want 9007199254740993", v)
 	}
 }
@@ -127,9 +131,9 @@ func TestSandboxHelmValues(t *testing.T) {
 func TestSandboxProcessFailure(t *testing.T) {
 	repo := loopChart(t, "")
 	for _, command := range [][]string{{filepath.Join(t.TempDir(), "missing")}, {"/bin/sh", "-c", "echo boom >&2; exit 3"}} {
-		set := (&Sandbox{Command: command}).Wrap(Set{Helm: Helm{}})
-		_, err := set.Render(context.Background(), Request{RepoDir: repo, Path: "loop", AppName: "loop"}, "")
-		if !errors.Is(err, ErrProcess) || errors.Is(err, ErrLimit) {
+		set := (&Sandbox{Command: command}).Wrap(render.Set{Helm: render.Helm{}})
+		_, err := set.Render(context.Background(), render.Request{RepoDir: repo, Path: "loop", AppName: "loop"}, "")
+		if !errors.Is(err, ErrProcess) || errors.Is(err, render.ErrLimit) {
 			t.Errorf("%v: %v, want an ErrProcess", command, err)
 		}
 		t.Logf("%v: %v", command, err)
@@ -138,12 +142,12 @@ func TestSandboxProcessFailure(t *testing.T) {
 
 // limitCase renders with limits and checks the *LimitError and how soon
 // it came.
-func limitCase(t *testing.T, repo, path string, lim Limits, within time.Duration, want LimitError) {
+func limitCase(t *testing.T, repo, path string, lim render.Limits, within time.Duration, want render.LimitError) {
 	t.Helper()
 	start := time.Now()
-	objs, err := sandboxSet(nil).Render(context.Background(), Request{RepoDir: repo, Path: path, AppName: "loop", Limits: lim}, "")
+	objs, err := sandboxSet(nil).Render(context.Background(), render.Request{RepoDir: repo, Path: path, AppName: "loop", Limits: lim}, "")
 	took := time.Since(start)
-	var le *LimitError
+	var le *render.LimitError
 	if !errors.As(err, &le) {
 		t.Fatalf("Render = %d objects, %v; want a *LimitError", len(objs), err)
 	}
@@ -151,7 +155,7 @@ func limitCase(t *testing.T, repo, path string, lim Limits, within time.Duration
 	if le.Limit != want.Limit || le.App != "loop" || le.Path != path || (want.File != "" && le.File != want.File) {
 		t.Errorf("LimitError %+v, want limit %s, app loop, path %s, file %q", le, want.Limit, path, want.File)
 	}
-	if !errors.Is(err, ErrLimit) {
+	if !errors.Is(err, render.ErrLimit) {
 		t.Error("errors.Is(err, ErrLimit) is false")
 	}
 	if took > within {
@@ -186,19 +190,19 @@ func noChildren(t *testing.T) {
 // grows to gigabytes, the error naming the app, the chart and the limit.
 func TestSandboxStopsTemplateLoopAtMemoryLimit(t *testing.T) {
 	repo := loopChart(t, "data:\n{{- range until 3000000 }}\n  k{{ . }}: {{ printf \"%0100d\" . | quote }}\n{{- end }}\n")
-	limitCase(t, repo, "loop", Limits{MaxMemoryBytes: 160 << 20}, 30*time.Second, LimitError{Limit: LimitMemory})
+	limitCase(t, repo, "loop", render.Limits{MaxMemoryBytes: 160 << 20}, 30*time.Second, render.LimitError{Limit: render.LimitMemory})
 }
 
 // A loop that allocates nothing is stopped at the time limit.
 func TestSandboxStopsTemplateLoopAtTimeLimit(t *testing.T) {
 	repo := loopChart(t, "{{- range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}\n")
-	limitCase(t, repo, "loop", Limits{Timeout: time.Second}, 5*time.Second, LimitError{Limit: LimitTime})
+	limitCase(t, repo, "loop", render.Limits{Timeout: time.Second}, 5*time.Second, render.LimitError{Limit: render.LimitTime})
 }
 
 // A template whose output passes the output limit is named.
 func TestSandboxOutputLimitNamesTemplate(t *testing.T) {
 	repo := loopChart(t, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n{{- range until 20000 }}\n  k{{ . }}: {{ printf \"%0100d\" . | quote }}\n{{- end }}\n")
-	limitCase(t, repo, "loop", Limits{MaxOutputBytes: 1 << 20}, 10*time.Second, LimitError{Limit: LimitOutput, File: "loop/templates/big.yaml"})
+	limitCase(t, repo, "loop", render.Limits{MaxOutputBytes: 1 << 20}, 10*time.Second, render.LimitError{Limit: render.LimitOutput, File: "loop/templates/big.yaml"})
 }
 
 // kustExpansion writes a kustomization whose every level includes the one
@@ -210,7 +214,7 @@ func kustExpansion(t *testing.T, fan, depth, annBytes int) string {
 	repo := filepath.Join(t.TempDir(), "repo")
 	files := map[string]string{
 		"bomb/l0/kustomization.yaml": "resources: [cm.yaml]\n",
-		"bomb/l0/cm.yaml":            fmt.Sprintf(kustCM, "cm"),
+		"bomb/l0/cm.yaml":            fmt.Sprintf(rendertest.CMWithData, "cm"),
 	}
 	for i := 1; i <= depth; i++ {
 		var sides []string
@@ -222,7 +226,7 @@ func kustExpansion(t *testing.T, fan, depth, annBytes int) string {
 		files[fmt.Sprintf("bomb/l%d/kustomization.yaml", i)] = fmt.Sprintf("resources: [%s]\n", strings.Join(sides, ", "))
 	}
 	files["bomb/top/kustomization.yaml"] = fmt.Sprintf("resources: [../l%d]\ncommonAnnotations:\n  big: %s\n", depth, strings.Repeat("x", annBytes))
-	kustTree(t, repo, files)
+	rendertest.WriteTree(t, repo, files)
 	return repo
 }
 
@@ -231,9 +235,9 @@ func kustExpansion(t *testing.T, fan, depth, annBytes int) string {
 // not (krusty takes minutes over 256 copies of a 1 MiB annotation).
 func TestSandboxStopsKustomizeExpansion(t *testing.T) {
 	repo := kustExpansion(t, 2, 7, 16<<10) // 128 copies of a 16 KiB annotation: 2 MiB from 20 KiB read
-	limitCase(t, repo, "bomb/top", Limits{MaxOutputBytes: 1 << 20}, 30*time.Second, LimitError{Limit: LimitOutput})
+	limitCase(t, repo, "bomb/top", render.Limits{MaxOutputBytes: 1 << 20}, 30*time.Second, render.LimitError{Limit: render.LimitOutput})
 	repo = kustExpansion(t, 4, 4, 1<<20) // 256 copies of 1 MiB: 256 MiB from 1 MiB read
-	limitCase(t, repo, "bomb/top", Limits{Timeout: 2 * time.Second}, 10*time.Second, LimitError{Limit: LimitTime})
+	limitCase(t, repo, "bomb/top", render.Limits{Timeout: 2 * time.Second}, 10*time.Second, render.LimitError{Limit: render.LimitTime})
 }
 
 // The caller's context ending (SIGINT/SIGTERM) stops the render at once
@@ -243,7 +247,7 @@ func TestSandboxCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(500*time.Millisecond, cancel)
 	start := time.Now()
-	_, err := sandboxSet(nil).Render(ctx, Request{RepoDir: repo, Path: "loop", AppName: "loop"}, "")
+	_, err := sandboxSet(nil).Render(ctx, render.Request{RepoDir: repo, Path: "loop", AppName: "loop"}, "")
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Render = %v, want context.Canceled", err)
 	}
@@ -256,13 +260,13 @@ func TestSandboxCancel(t *testing.T) {
 // Without a sandbox, the output limit still applies and names the file.
 func TestOutputLimitInProcess(t *testing.T) {
 	repo := filepath.Join(t.TempDir(), "repo")
-	kustTree(t, repo, map[string]string{
-		"plain/a.yaml": fmt.Sprintf(kustCM, "a"),
-		"plain/b.yaml": fmt.Sprintf(kustCM, "b") + "  big: " + strings.Repeat("y", 4<<10) + "\n",
+	rendertest.WriteTree(t, repo, map[string]string{
+		"plain/a.yaml": fmt.Sprintf(rendertest.CMWithData, "a"),
+		"plain/b.yaml": fmt.Sprintf(rendertest.CMWithData, "b") + "  big: " + strings.Repeat("y", 4<<10) + "\n",
 	})
-	_, err := Set{Directory: NewDirectory()}.Render(context.Background(), Request{RepoDir: repo, Path: "plain", AppName: "plain", Limits: Limits{MaxOutputBytes: 2 << 10}}, "")
-	var le *LimitError
-	if !errors.As(err, &le) || le.Limit != LimitOutput || le.File != "plain/b.yaml:1" || le.Object != "ConfigMap b" {
+	_, err := render.Set{Directory: render.NewDirectory()}.Render(context.Background(), render.Request{RepoDir: repo, Path: "plain", AppName: "plain", Limits: render.Limits{MaxOutputBytes: 2 << 10}}, "")
+	var le *render.LimitError
+	if !errors.As(err, &le) || le.Limit != render.LimitOutput || le.File != "plain/b.yaml:1" || le.Object != "ConfigMap b" {
 		t.Fatalf("Render = %v (%+v), want an output LimitError at plain/b.yaml:1, ConfigMap b", err, le)
 	}
 	want := `app "plain": rendering plain (plain/b.yaml:1) at ConfigMap b rendered more than 2 KiB of objects and was stopped (the limit is spec.source.renderLimits.maxOutputBytes)`

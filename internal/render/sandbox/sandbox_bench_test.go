@@ -1,4 +1,4 @@
-package render
+package sandbox
 
 import (
 	"context"
@@ -8,6 +8,10 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/tether-dev/tether/internal/render"
+
+	"github.com/tether-dev/tether/internal/render/rendertest"
 )
 
 var (
@@ -45,16 +49,16 @@ func tetherBinary(b *testing.B) string {
 // watch, output check). Its difference from BenchmarkHelmChart is the
 // cost of the bounds.
 func BenchmarkHelmChartSandbox(b *testing.B) {
-	repo := helmLargeChart(b, helmLargeServices)
-	set := (&Sandbox{Command: []string{tetherBinary(b), "__render"}}).Wrap(Set{Helm: Helm{}})
-	req := Request{RepoDir: repo, Path: "chart", AppName: "big", Namespace: "big"}
+	repo := rendertest.LargeChart(b, rendertest.LargeChartServices)
+	set := (&Sandbox{Command: []string{tetherBinary(b), "__render"}}).Wrap(render.Set{Helm: render.Helm{}})
+	req := render.Request{RepoDir: repo, Path: "chart", AppName: "big", Namespace: "big"}
 	for b.Loop() {
-		objs, err := set.Render(context.Background(), req, KindHelm)
+		objs, err := set.Render(context.Background(), req, render.KindHelm)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(objs) != 4*helmLargeServices {
-			b.Fatalf("rendered %d objects, want %d", len(objs), 4*helmLargeServices)
+		if len(objs) != 4*rendertest.LargeChartServices {
+			b.Fatalf("rendered %d objects, want %d", len(objs), 4*rendertest.LargeChartServices)
 		}
 	}
 }
@@ -62,16 +66,16 @@ func BenchmarkHelmChartSandbox(b *testing.B) {
 // BenchmarkKustomizeLargeSandbox is BenchmarkKustomizeLarge through the
 // bounded path (see BenchmarkHelmChartSandbox).
 func BenchmarkKustomizeLargeSandbox(b *testing.B) {
-	repo := kustLargeTree(b, kustLargeN)
-	set := (&Sandbox{Command: []string{tetherBinary(b), "__render"}}).Wrap(Set{Kustomize: Kustomize{}})
-	req := Request{RepoDir: repo, Path: "overlay", MaxBytes: 64 << 20}
+	repo := rendertest.LargeKustomization(b, rendertest.LargeKustomizationN)
+	set := (&Sandbox{Command: []string{tetherBinary(b), "__render"}}).Wrap(render.Set{Kustomize: render.Kustomize{}})
+	req := render.Request{RepoDir: repo, Path: "overlay", MaxBytes: 64 << 20}
 	for b.Loop() {
-		objs, err := set.Render(context.Background(), req, KindKustomize)
+		objs, err := set.Render(context.Background(), req, render.KindKustomize)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(objs) != 3*kustLargeN+1 {
-			b.Fatalf("rendered %d objects, want %d", len(objs), 3*kustLargeN+1)
+		if len(objs) != 3*rendertest.LargeKustomizationN+1 {
+			b.Fatalf("rendered %d objects, want %d", len(objs), 3*rendertest.LargeKustomizationN+1)
 		}
 	}
 }

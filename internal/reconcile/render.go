@@ -15,6 +15,8 @@ import (
 	"github.com/tether-dev/tether/internal/render"
 
 	"github.com/tether-dev/tether/internal/render/sandbox"
+
+	"github.com/tether-dev/tether/internal/render/hcl"
 )
 
 // renderApp renders the app's path in a checked-out revision with the
@@ -34,7 +36,7 @@ func (r *Reconciler) renderApp(ctx context.Context, app *v1alpha1.Application, d
 	set := render.Set{
 		Directory: dirR,
 		Kustomize: render.Kustomize{AllowRemoteBases: src.Kustomize != nil && src.Kustomize.AllowRemoteBases},
-		HCL:       render.HCL{Warn: func(msg string) { warnings = append(warnings, msg) }},
+		HCL:       hcl.Renderer{Warn: func(msg string) { warnings = append(warnings, msg) }},
 	}
 	helm := render.Helm{}
 	if h := src.Helm; h != nil {

@@ -40,7 +40,7 @@ func Detect(repo *Repo, dir string) (Kind, error) {
 	}
 	entries, err := fs.ReadDir(repo.FS(), dir)
 	if err != nil {
-		return "", &Error{File: dir, Err: containErr(unwrapPath(err))}
+		return "", &Error{File: dir, Err: ContainErr(unwrapPath(err))}
 	}
 	has := func(match func(string) bool) bool {
 		for _, e := range entries {

@@ -58,7 +58,7 @@ var _ Renderer = Helm{}
 
 // Render renders the chart.
 func (h Helm) Render(ctx context.Context, req Request) ([]*unstructured.Unstructured, error) {
-	dir, repo, err := openRequest(req)
+	dir, repo, err := OpenRequest(req)
 	if err != nil {
 		return nil, err
 	}

@@ -75,7 +75,7 @@ func (l *chartLoader) walk(dir, rel string, stack []string) error {
 	stack = append(stack, real)
 	ents, err := fs.ReadDir(l.repo.FS(), dir)
 	if err != nil {
-		return &Error{File: dir, Err: containErr(err)}
+		return &Error{File: dir, Err: ContainErr(err)}
 	}
 	for _, e := range ents {
 		name, n := path.Join(dir, e.Name()), path.Join(rel, e.Name())

@@ -48,7 +48,7 @@ const maxKustomizeDepth = 64
 
 // Render builds the kustomization at req.Path.
 func (k Kustomize) Render(ctx context.Context, req Request) ([]*unstructured.Unstructured, error) {
-	dir, repo, err := openRequest(req)
+	dir, repo, err := OpenRequest(req)
 	if err != nil {
 		return nil, err
 	}

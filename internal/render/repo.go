@@ -74,7 +74,7 @@ func (r *Repo) ReadFile(name string) ([]byte, error) {
 	}
 	f, err := r.root.Open(c)
 	if err != nil {
-		return nil, &Error{File: c, Err: containErr(err)}
+		return nil, &Error{File: c, Err: ContainErr(err)}
 	}
 	defer f.Close()
 	st, err := f.Stat()
@@ -106,22 +106,22 @@ func (r *Repo) Stat(name string) (fs.FileInfo, error) {
 	}
 	st, err := r.root.Stat(c)
 	if err != nil {
-		return nil, &Error{File: c, Err: containErr(err)}
+		return nil, &Error{File: c, Err: ContainErr(err)}
 	}
 	return st, nil
 }
 
-// containErr rewrites os.Root's escape error into words a user understands.
-func containErr(err error) error {
+// ContainErr rewrites os.Root's escape error into words a user understands.
+func ContainErr(err error) error {
 	if err != nil && strings.Contains(err.Error(), "escapes from parent") {
 		return errors.New("leads outside the repository (a symlink or ../ path); refusing to read it")
 	}
 	return err
 }
 
-// openRequest validates req.Path and opens the repository for it, with
+// OpenRequest validates req.Path and opens the repository for it, with
 // req's byte cap: the start of every renderer that reads a directory.
-func openRequest(req Request) (string, *Repo, error) {
+func OpenRequest(req Request) (string, *Repo, error) {
 	dir, err := Clean(req.Path)
 	if err != nil {
 		return "", nil, &Error{File: req.Path, Err: err}

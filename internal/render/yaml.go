@@ -151,7 +151,7 @@ func (w *walker) walk(dir string, parents []fs.FileInfo) error {
 	}
 	entries, err := fs.ReadDir(w.repo.FS(), dir)
 	if err != nil {
-		return &Error{File: dir, Err: containErr(unwrapPath(err))}
+		return &Error{File: dir, Err: ContainErr(unwrapPath(err))}
 	}
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), ".") {

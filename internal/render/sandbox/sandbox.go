@@ -21,6 +21,8 @@ import (
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 
 	"github.com/tether-dev/tether/internal/render"
+
+	"github.com/tether-dev/tether/internal/render/hcl"
 )
 
 // Sandbox renders Helm charts, kustomizations and HCL in a child process
@@ -155,9 +157,9 @@ func (c sandboxed) request(req render.Request) (childRequest, func(string), erro
 		cr.Kustomize = &r
 	case *render.Kustomize:
 		cr.Kustomize = r
-	case render.HCL:
+	case hcl.Renderer:
 		warn, cr.HCLWarn = r.Warn, r.Warn != nil
-	case *render.HCL:
+	case *hcl.Renderer:
 		warn, cr.HCLWarn = r.Warn, r.Warn != nil
 	default:
 		return cr, nil, fmt.Errorf("render: a %T cannot run in a render process", c.r)

@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/tether-dev/tether/internal/render"
+
+	"github.com/tether-dev/tether/internal/render/hcl"
 )
 
 // ServeChild is the body of the hidden render command a Sandbox starts:
@@ -78,7 +80,7 @@ func (cr childRequest) renderer(warn func(string)) (render.Renderer, error) {
 	case cr.Kind == render.KindKustomize && cr.Kustomize != nil:
 		return *cr.Kustomize, nil
 	case cr.Kind == render.KindHCL:
-		h := render.HCL{}
+		h := hcl.Renderer{}
 		if cr.HCLWarn {
 			h.Warn = warn
 		}

@@ -1,4 +1,4 @@
-package render
+package hcl
 
 import (
 	"context"
@@ -15,13 +15,15 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
+
+	"github.com/tether-dev/tether/internal/render"
 )
 
-var hclUpdate = flag.Bool("update-hcl", false, "rewrite testdata/hcl/*/want.yaml from the HCL renderer's output")
+var hclUpdate = flag.Bool("update-hcl", false, "rewrite testdata/*/want.yaml from the HCL renderer's output")
 
 // hclTestRender writes files into a fresh repository under app/ and
 // renders that directory.
-func hclTestRender(t *testing.T, h HCL, files map[string]string) ([]*unstructured.Unstructured, error) {
+func hclTestRender(t *testing.T, h Renderer, files map[string]string) ([]*unstructured.Unstructured, error) {
 	t.Helper()
 	repo := t.TempDir()
 	for name, text := range files {
@@ -33,7 +35,7 @@ func hclTestRender(t *testing.T, h HCL, files map[string]string) ([]*unstructure
 			t.Fatal(err)
 		}
 	}
-	return h.Render(context.Background(), Request{RepoDir: repo, Path: "app"})
+	return h.Render(context.Background(), render.Request{RepoDir: repo, Path: "app"})
 }
 
 // hclYAML renders objects as a YAML list, for golden files and messages.
@@ -54,18 +56,18 @@ func hclYAML(t *testing.T, objs []*unstructured.Unstructured) []byte {
 	return y
 }
 
-// TestHCLGolden renders each directory under testdata/hcl and compares
+// TestHCLGolden renders each directory under testdata and compares
 // the objects (through JSON) with the directory's want.yaml.
 func TestHCLGolden(t *testing.T) {
-	dirs, err := filepath.Glob("testdata/hcl/*")
+	dirs, err := filepath.Glob("testdata/*")
 	if err != nil || len(dirs) == 0 {
 		t.Fatalf("no golden cases: %v", err)
 	}
 	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			var warnings []string
-			h := HCL{Warn: func(msg string) { warnings = append(warnings, msg) }}
-			objs, err := h.Render(context.Background(), Request{RepoDir: "testdata/hcl", Path: filepath.Base(dir)})
+			h := Renderer{Warn: func(msg string) { warnings = append(warnings, msg) }}
+			objs, err := h.Render(context.Background(), render.Request{RepoDir: "testdata", Path: filepath.Base(dir)})
 			if err != nil {
 				t.Fatalf("Render: %v", err)
 			}
@@ -121,7 +123,7 @@ func hclCheckTyped(t *testing.T, o *unstructured.Unstructured) {
 // block split so that it is valid HCL. It is the golden fixture's input,
 // read once so the example exists in one place.
 var hclArticle = func() string {
-	data, err := os.ReadFile("testdata/hcl/nginx/main.tf")
+	data, err := os.ReadFile("testdata/nginx/main.tf")
 	if err != nil {
 		panic(err) // the fixture is part of the package
 	}
@@ -145,7 +147,7 @@ func TestHCLArticle(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			objs, err := hclTestRender(t, HCL{}, map[string]string{"main.tf": tc.text})
+			objs, err := hclTestRender(t, Renderer{}, map[string]string{"main.tf": tc.text})
 			if err != nil {
 				t.Fatalf("Render: %v", err)
 			}
@@ -172,7 +174,7 @@ func TestHCLArticle(t *testing.T) {
 // braces; the error must point at the file, line and column.
 func TestHCLTruncated(t *testing.T) {
 	text := strings.TrimSuffix(hclArticle, "    }\n  }\n}\n")
-	_, err := hclTestRender(t, HCL{}, map[string]string{"main.tf": text})
+	_, err := hclTestRender(t, Renderer{}, map[string]string{"main.tf": text})
 	if err == nil {
 		t.Fatal("Render succeeded, want a syntax error")
 	}
@@ -180,7 +182,7 @@ func TestHCLTruncated(t *testing.T) {
 	if !regexp.MustCompile(`^app/main\.tf:\d+: column \d+: `).MatchString(err.Error()) {
 		t.Errorf("error %q does not start with app/main.tf:LINE: column COL:", err)
 	}
-	var re *Error
+	var re *render.Error
 	if !errors.As(err, &re) || re.File != "app/main.tf" || re.Line < 1 {
 		t.Errorf("error %#v is not a render.Error for app/main.tf with a line", err)
 	}
@@ -194,7 +196,7 @@ func TestHCLTruncated(t *testing.T) {
 func TestHCLArticleOneLineMetadata(t *testing.T) {
 	text := strings.Replace(hclArticle, "metadata {\n    name   = \"nginx\"\n    labels = { app = \"nginx\" }\n  }",
 		`metadata { name = "nginx"  labels = { app = "nginx" } }`, 1)
-	_, err := hclTestRender(t, HCL{}, map[string]string{"main.tf": text})
+	_, err := hclTestRender(t, Renderer{}, map[string]string{"main.tf": text})
 	if err == nil || !strings.HasPrefix(err.Error(), "app/main.tf:2: column ") {
 		t.Errorf("got error %v, want one at app/main.tf:2 with a column", err)
 	}

@@ -1,10 +1,12 @@
-package render
+package hcl
 
 import (
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tether-dev/tether/internal/render"
 )
 
 // TestHCLErrors: each bad input gives an error naming the file and line
@@ -189,7 +191,7 @@ resource "kubernetes_namespace" "n" {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			objs, err := hclTestRender(t, HCL{Warn: func(string) {}}, tc.files)
+			objs, err := hclTestRender(t, Renderer{Warn: func(string) {}}, tc.files)
 			if err == nil {
 				t.Fatalf("Render returned %d objects and no error, want an error containing %q", len(objs), tc.want)
 			}
@@ -218,7 +220,7 @@ resource "aws_s3_bucket" "logs" {
 }
 `}
 	var warnings []string
-	objs, err := hclTestRender(t, HCL{Warn: func(msg string) { warnings = append(warnings, msg) }}, files)
+	objs, err := hclTestRender(t, Renderer{Warn: func(msg string) { warnings = append(warnings, msg) }}, files)
 	if err != nil {
 		t.Fatalf("Render with Warn: %v", err)
 	}
@@ -230,7 +232,7 @@ resource "aws_s3_bucket" "logs" {
 		t.Errorf("warnings = %q, want [%q]", warnings, want)
 	}
 
-	_, err = hclTestRender(t, HCL{}, files)
+	_, err = hclTestRender(t, Renderer{}, files)
 	if err == nil || !strings.Contains(err.Error(), "app/main.tf:5: resource aws_s3_bucket.logs is not a Kubernetes object") {
 		t.Errorf("Render without Warn: error %v, want one naming aws_s3_bucket.logs at app/main.tf:5", err)
 	}
@@ -250,7 +252,7 @@ func TestHCLContained(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(repo, "app", "main.tf")); err != nil {
 		t.Fatal(err)
 	}
-	objs, err := HCL{}.Render(t.Context(), Request{RepoDir: repo, Path: "app"})
+	objs, err := Renderer{}.Render(t.Context(), render.Request{RepoDir: repo, Path: "app"})
 	if err == nil || !strings.Contains(err.Error(), "outside the repository") {
 		t.Errorf("Render = %d objects, error %v; want an error about leaving the repository", len(objs), err)
 	}
@@ -264,6 +266,6 @@ func FuzzHCL(f *testing.F) {
 	f.Add("resource \"kubernetes_manifest\" \"m\" {\n  manifest = { apiVersion = \"v1\", kind = \"X\", metadata = { name = 1 } }\n}\n")
 	f.Add("resource \"kubernetes_service\" \"s\" {\n  count = 2\n  metadata { name = \"s${count.index}\" }\n  spec {\n    port { target_port = 1.5 }\n  }\n}\n")
 	f.Fuzz(func(t *testing.T, text string) {
-		_, _ = HCL{Warn: func(string) {}}.render(t.Context(), []hclSource{{name: "main.tf", data: []byte(text)}}, nil)
+		_, _ = Renderer{Warn: func(string) {}}.render(t.Context(), []hclSource{{name: "main.tf", data: []byte(text)}}, nil)
 	})
 }

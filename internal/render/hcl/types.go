@@ -1,4 +1,4 @@
-package render
+package hcl
 
 import (
 	"reflect"
@@ -18,7 +18,7 @@ import (
 
 // hclKind says which Kubernetes type a Terraform resource type declares.
 // Only the resource type is listed by hand: the fields inside it are found
-// by reflection over the Go type's JSON tags (see hcl_fields.go).
+// by reflection over the Go type's JSON tags (see fields.go).
 type hclKind struct {
 	goType     reflect.Type
 	apiVersion string

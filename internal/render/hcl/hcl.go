@@ -1,4 +1,7 @@
-package render
+// Package hcl renders Kubernetes objects written in the syntax of the
+// Terraform Kubernetes provider (*.tf files) without Terraform: see
+// Renderer.
+package hcl
 
 import (
 	"context"
@@ -13,14 +16,16 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tether-dev/tether/internal/render"
 )
 
-// HCL renders Kubernetes objects written in the Terraform Kubernetes
+// Renderer renders Kubernetes objects written in the Terraform Kubernetes
 // provider's syntax: the *.tf files directly in the request's directory
 // (not its subdirectories, as Terraform reads a module), in name order.
 //
 // It understands resource blocks of the provider's typed resources
-// (kubernetes_deployment, kubernetes_service_v1, ...; see hcl_types.go)
+// (kubernetes_deployment, kubernetes_service_v1, ...; see types.go)
 // and kubernetes_manifest; variable blocks with defaults, values from
 // terraform.tfvars and *.auto.tfvars, locals, a set of Terraform
 // functions, count, for_each and dynamic blocks. The fields inside a
@@ -38,14 +43,14 @@ import (
 // ("main.tf:12: resource aws_s3_bucket.logs is not a Kubernetes object;
 // Tether does not manage it") and the render goes on; if Warn is nil, the
 // render fails with those messages.
-type HCL struct {
+type Renderer struct {
 	Warn func(msg string)
 }
 
-var _ Renderer = HCL{}
+var _ render.Renderer = Renderer{}
 
 // Unmanaged is a resource in the rendered files that is not a Kubernetes
-// object, reported through HCL.Warn.
+// object, reported through Renderer.Warn.
 type Unmanaged struct {
 	File       string
 	Line       int
@@ -62,9 +67,9 @@ type hclSource struct {
 	data []byte
 }
 
-// Render implements Renderer.
-func (h HCL) Render(ctx context.Context, req Request) ([]*unstructured.Unstructured, error) {
-	repo, err := OpenRepo(req.RepoDir, req.MaxBytes)
+// Render implements render.Renderer.
+func (h Renderer) Render(ctx context.Context, req render.Request) ([]*unstructured.Unstructured, error) {
+	repo, err := render.OpenRepo(req.RepoDir, req.MaxBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -78,23 +83,23 @@ func (h HCL) Render(ctx context.Context, req Request) ([]*unstructured.Unstructu
 
 // hclReadDir reads the directory's .tf files and its terraform.tfvars and
 // *.auto.tfvars files, each list sorted by name.
-func hclReadDir(repo *Repo, dir string) (tf, vars []hclSource, err error) {
-	dir, err = Clean(dir)
+func hclReadDir(repo *render.Repo, dir string) (tf, vars []hclSource, err error) {
+	dir, err = render.Clean(dir)
 	if err != nil {
-		return nil, nil, &Error{File: dir, Err: err}
+		return nil, nil, &render.Error{File: dir, Err: err}
 	}
 	entries, err := fs.ReadDir(repo.FS(), dir)
 	if err != nil {
-		return nil, nil, &Error{File: dir, Err: containErr(err)}
+		return nil, nil, &render.Error{File: dir, Err: render.ContainErr(err)}
 	}
 	for _, ent := range entries {
 		name := path.Join(dir, ent.Name())
 		var list *[]hclSource
 		switch base := ent.Name(); {
 		case strings.HasSuffix(base, ".tf.json"), strings.HasSuffix(base, ".tfvars.json"):
-			return nil, nil, &Error{File: name, Err: errors.New("Terraform's JSON syntax is not supported; write the file in HCL syntax")}
+			return nil, nil, &render.Error{File: name, Err: errors.New("Terraform's JSON syntax is not supported; write the file in HCL syntax")}
 		case base == "override.tf" || strings.HasSuffix(base, "_override.tf"):
-			return nil, nil, &Error{File: name, Err: errors.New("Terraform override files are not supported; merge the override into the file it overrides")}
+			return nil, nil, &render.Error{File: name, Err: errors.New("Terraform override files are not supported; merge the override into the file it overrides")}
 		case strings.HasSuffix(base, ".tf"):
 			list = &tf
 		case base == "terraform.tfvars" || strings.HasSuffix(base, ".auto.tfvars"):
@@ -114,7 +119,7 @@ func hclReadDir(repo *Repo, dir string) (tf, vars []hclSource, err error) {
 		*list = append(*list, hclSource{name: name, data: data})
 	}
 	if len(tf) == 0 {
-		return nil, nil, &Error{File: dir, Err: errors.New("no .tf files in this directory")}
+		return nil, nil, &render.Error{File: dir, Err: errors.New("no .tf files in this directory")}
 	}
 	// terraform.tfvars is read before the *.auto.tfvars files.
 	sort.SliceStable(vars, func(i, j int) bool {
@@ -132,7 +137,7 @@ type hclModule struct {
 
 // render parses the sources, evaluates variables and locals, and decodes
 // each resource.
-func (h HCL) render(ctx context.Context, tf, vars []hclSource) ([]*unstructured.Unstructured, error) {
+func (h Renderer) render(ctx context.Context, tf, vars []hclSource) ([]*unstructured.Unstructured, error) {
 	parser := hclparse.NewParser()
 	var mod hclModule
 	var errs []error
@@ -191,7 +196,7 @@ func (m *hclModule) add(body *hclsyntax.Body) error {
 
 // resources decodes every resource block; errors from different
 // resources are joined so that one render reports them all.
-func (h HCL) resources(ctx context.Context, e *hclEval, blocks []*hclsyntax.Block) ([]*unstructured.Unstructured, error) {
+func (h Renderer) resources(ctx context.Context, e *hclEval, blocks []*hclsyntax.Block) ([]*unstructured.Unstructured, error) {
 	var objs []*unstructured.Unstructured
 	var errs []error
 	var unmanaged []Unmanaged
@@ -223,7 +228,7 @@ func (h HCL) resources(ctx context.Context, e *hclEval, blocks []*hclsyntax.Bloc
 			h.Warn(u.String())
 			continue
 		}
-		errs = append(errs, &Error{File: u.File, Line: u.Line, Err: fmt.Errorf(
+		errs = append(errs, &render.Error{File: u.File, Line: u.Line, Err: fmt.Errorf(
 			"resource %s.%s is not a Kubernetes object; Tether does not manage it (remove it from this directory)", u.Type, u.Name)})
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -1,4 +1,4 @@
-package render
+package hcl
 
 import (
 	"encoding/base64"
@@ -15,6 +15,8 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
+
+	"github.com/tether-dev/tether/internal/render"
 )
 
 // hclNeedsState is the advice given for anything that only Terraform's
@@ -245,7 +247,7 @@ func hclBase64Func(encode bool) function.Function {
 // hclErrAt is an *Error at rng, with the column in the message since
 // Error carries only the line.
 func hclErrAt(rng hcl.Range, format string, args ...any) error {
-	return &Error{File: rng.Filename, Line: rng.Start.Line, Err: fmt.Errorf("column %d: %s", rng.Start.Column, fmt.Sprintf(format, args...))}
+	return &render.Error{File: rng.Filename, Line: rng.Start.Line, Err: fmt.Errorf("column %d: %s", rng.Start.Column, fmt.Sprintf(format, args...))}
 }
 
 // hclQuoted matches a quoted string in a diagnostic's text.

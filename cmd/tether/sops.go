@@ -1,8 +1,8 @@
 package main
 
-import "github.com/tether-dev/tether/internal/render"
+import "github.com/tether-dev/tether/internal/render/sops"
 
 // newDecrypter builds the SOPS decryption hook from an age key file.
 func newDecrypter(keyFile string) (func(file string, data []byte) ([]byte, error), error) {
-	return render.NewSOPSDecrypter(keyFile)
+	return sops.NewDecrypter(keyFile)
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/tether-dev/tether/internal/render/sandbox"
 
 	"github.com/tether-dev/tether/internal/render/hcl"
+
+	"github.com/tether-dev/tether/internal/render/sops"
 )
 
 // renderApp renders the app's path in a checked-out revision with the
@@ -152,7 +154,7 @@ func (r *Reconciler) decrypter(ctx context.Context, app *v1alpha1.Application) (
 	if len(keys) == 0 {
 		return nil, needsUser("render", fmt.Errorf("decryption secret %s/%s has no key ending in .agekey", app.Namespace, d.SecretRef.Name))
 	}
-	dec, err := render.NewSOPSDecrypterFromKeys(keys)
+	dec, err := sops.NewDecrypterFromKeys(keys)
 	if err != nil {
 		return nil, needsUser("render", fmt.Errorf("decryption secret %s/%s: %w", app.Namespace, d.SecretRef.Name, err))
 	}

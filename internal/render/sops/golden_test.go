@@ -1,4 +1,4 @@
-package render
+package sops
 
 import (
 	"os"
@@ -16,10 +16,10 @@ import (
 //	sops encrypt --age $R1,$R2 mixed.yaml > mixed.enc.yaml
 //	sops encrypt shamir.yaml > shamir.enc.yaml  # .sops.yaml: key groups [R1] [R2], shamir_threshold 2
 //
-// with R1 and R2 the recipients of testdata/sops/keys.txt, and each
+// with R1 and R2 the recipients of testdata/keys.txt, and each
 // X.dec.* is `sops decrypt X.enc.*`.
 func TestSOPSGolden(t *testing.T) {
-	dir := filepath.Join("testdata", "sops")
+	dir := "testdata"
 	read := func(name string) []byte {
 		t.Helper()
 		b, err := os.ReadFile(filepath.Join(dir, name))
@@ -28,7 +28,7 @@ func TestSOPSGolden(t *testing.T) {
 		}
 		return b
 	}
-	hook, err := NewSOPSDecrypter(filepath.Join(dir, "keys.txt"))
+	hook, err := NewDecrypter(filepath.Join(dir, "keys.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestSOPSGolden(t *testing.T) {
 			break
 		}
 	}
-	one, err := NewSOPSDecrypterFromKeys([]byte(first))
+	one, err := NewDecrypterFromKeys([]byte(first))
 	if err != nil {
 		t.Fatal(err)
 	}

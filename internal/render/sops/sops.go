@@ -1,10 +1,10 @@
-package render
-
-// SOPS decryption for age recipients.
+// Package sops decrypts SOPS-encrypted files for age recipients: its
+// decrypter is the hook the Directory renderer (render.Directory.Decrypt)
+// calls for each encrypted file.
 //
 // The sops library's tree, cipher and store packages all import its key
 // service, which links the AWS, GCP and Azure KMS SDKs into the binary. So
-// sops.go, sops_keys.go and sops_tree.go decrypt the SOPS file format
+// sops.go, keys.go and tree.go decrypt the SOPS file format
 // themselves, following sops v3.13 exactly (see its sops.go Tree.Decrypt,
 // aes/cipher.go, stores/yaml, stores/json, cmd/sops/common.DecryptTree):
 // recover the data key from the age stanzas with filippo.io/age, decrypt
@@ -12,6 +12,7 @@ package render
 // MAC over the cleartext and compare it with the file's encrypted MAC
 // before returning anything. The tests encrypt fixtures with the sops
 // library's crypto and decrypt files written by the sops CLI.
+package sops
 
 import (
 	"crypto/aes"
@@ -32,6 +33,8 @@ import (
 	"time"
 
 	"filippo.io/age"
+
+	"github.com/tether-dev/tether/internal/render"
 )
 
 // maxKeyFileSize caps an age key file (a key line is 74 bytes).
@@ -40,7 +43,7 @@ const maxKeyFileSize = 1 << 20
 // errMACMismatch is returned when the recomputed MAC differs from the file's.
 var errMACMismatch = errors.New("SOPS: MAC mismatch: file was tampered with or corrupted")
 
-// NewSOPSDecrypter reads age identities (the AGE-SECRET-KEY-1... lines of an
+// NewDecrypter reads age identities (the AGE-SECRET-KEY-1... lines of an
 // age key file, comments allowed) from keyFile and returns a Decrypt hook for
 // Directory.
 //
@@ -48,7 +51,7 @@ var errMACMismatch = errors.New("SOPS: MAC mismatch: file was tampered with or c
 // in memory and returns their cleartext; data that is not SOPS-encrypted is
 // returned unchanged. Its errors name key paths and recipients, never a
 // decrypted value or a private key. The hook is safe for concurrent use.
-func NewSOPSDecrypter(keyFile string) (func(file string, data []byte) ([]byte, error), error) {
+func NewDecrypter(keyFile string) (func(file string, data []byte) ([]byte, error), error) {
 	f, err := os.Open(keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("age key file: %w", err)
@@ -64,9 +67,9 @@ func NewSOPSDecrypter(keyFile string) (func(file string, data []byte) ([]byte, e
 	return newSOPSDecrypter(keyFile, data)
 }
 
-// NewSOPSDecrypterFromKeys is NewSOPSDecrypter with the identities' text
+// NewDecrypterFromKeys is NewDecrypter with the identities' text
 // given directly (for keys read from a Kubernetes Secret).
-func NewSOPSDecrypterFromKeys(keys []byte) (func(file string, data []byte) ([]byte, error), error) {
+func NewDecrypterFromKeys(keys []byte) (func(file string, data []byte) ([]byte, error), error) {
 	return newSOPSDecrypter("age keys", keys)
 }
 
@@ -85,7 +88,7 @@ type sopsDecrypter struct {
 }
 
 func (d *sopsDecrypter) decrypt(file string, data []byte) ([]byte, error) {
-	if !IsSOPSEncrypted(data) {
+	if !render.IsSOPSEncrypted(data) {
 		return data, nil
 	}
 	format, err := sopsFormatOf(file)

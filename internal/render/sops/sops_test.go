@@ -1,4 +1,4 @@
-package render
+package sops
 
 import (
 	"context"
@@ -19,6 +19,8 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/tether-dev/tether/internal/render/rendertest"
+
+	"github.com/tether-dev/tether/internal/render"
 )
 
 // The fixtures are encrypted in the tests with the sops library's own
@@ -26,7 +28,7 @@ import (
 // Shamir split), as `sops --encrypt` does. The library's stores cannot be
 // used: they import its publish package, whose GCS and Vault modules are
 // not in go.mod. So the file layout comes from our own parser and emitter,
-// and testdata/sops holds files written by the real sops CLI to check it.
+// and testdata holds files written by the real sops CLI to check it.
 
 const secretYAML = `apiVersion: v1
 kind: Secret
@@ -245,7 +247,7 @@ func newHook(t *testing.T, ids ...*age.X25519Identity) func(string, []byte) ([]b
 	for _, id := range ids {
 		text += "# public key: " + id.Recipient().String() + "\n" + id.String() + "\n\n"
 	}
-	hook, err := NewSOPSDecrypterFromKeys([]byte(text))
+	hook, err := NewDecrypterFromKeys([]byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +291,7 @@ password_unencrypted: visible
 		t.Run(tc.name, func(t *testing.T) {
 			id := newIdentity(t)
 			enc, dataKey := sopsEncrypt(t, tc.file, tc.plain, tc.meta, []string{id.Recipient().String()})
-			if !IsSOPSEncrypted(enc) {
+			if !render.IsSOPSEncrypted(enc) {
 				t.Fatalf("IsSOPSEncrypted(%s) = false", enc)
 			}
 			got, err := newHook(t, id)(tc.file, enc)
@@ -362,14 +364,14 @@ func TestSOPSDirectory(t *testing.T) {
 	if err := os.WriteFile(keyFile, []byte("# public key: "+id.Recipient().String()+"\n"+id.String()+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	hook, err := NewSOPSDecrypter(keyFile)
+	hook, err := NewDecrypter(keyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	d := NewDirectory()
+	d := render.NewDirectory()
 	d.Decrypt = hook
-	got, err := d.Render(context.Background(), Request{RepoDir: repo})
+	got, err := d.Render(context.Background(), render.Request{RepoDir: repo})
 	if err != nil {
 		t.Fatalf("render: %v", err)
 	}
@@ -405,8 +407,8 @@ func TestSOPSDirectory(t *testing.T) {
 	}
 
 	// Without a decrypter: ErrEncrypted and no objects.
-	got, err = NewDirectory().Render(context.Background(), Request{RepoDir: repo})
-	if !errors.Is(err, ErrEncrypted) || got != nil {
+	got, err = render.NewDirectory().Render(context.Background(), render.Request{RepoDir: repo})
+	if !errors.Is(err, render.ErrEncrypted) || got != nil {
 		t.Errorf("without decrypter: got %d objects, error %v; want none and ErrEncrypted", len(got), err)
 	}
 	wantError(t, err, "secrets/api.json: SOPS-encrypted", "", 0)

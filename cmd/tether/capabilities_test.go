@@ -14,7 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/tether-dev/tether/internal/kube"
-	"github.com/tether-dev/tether/internal/render"
+
+	"github.com/tether-dev/tether/internal/render/helm"
 )
 
 // capsTemplate shows what .Capabilities answers; gizmo-on exists only
@@ -60,7 +61,7 @@ func TestHelmRendersForTheCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	clusterVersion := kube.KubeVersionOf(info.GitVersion, info.Major, info.Minor)
-	t.Logf("server: gitVersion %s, major %s, minor %s → charts see %s; tether render's default is %s", info.GitVersion, info.Major, info.Minor, clusterVersion, render.DefaultKubeVersion())
+	t.Logf("server: gitVersion %s, major %s, minor %s → charts see %s; tether render's default is %s", info.GitVersion, info.Major, info.Minor, clusterVersion, helm.DefaultKubeVersion())
 
 	// diff: the gated ConfigMap is among what a sync would create.
 	res := a.cmd("diff", "-o", "json")
@@ -109,7 +110,7 @@ func TestHelmRendersForTheCluster(t *testing.T) {
 		return out
 	}
 	got := renderCaps()
-	wantCaps(t, "render", func(_, k string) string { return got[k] }, map[string]string{"version": render.DefaultKubeVersion(), "pdb": "false", "gizmo": "false", "gizmo-on": "false"})
+	wantCaps(t, "render", func(_, k string) string { return got[k] }, map[string]string{"version": helm.DefaultKubeVersion(), "pdb": "false", "gizmo": "false", "gizmo-on": "false"})
 	got = renderCaps("--kube-version", "v1.29.4", "--api-versions", group+"/v1/Gizmo,policy/v1/PodDisruptionBudget")
 	wantCaps(t, "render --kube-version --api-versions", func(_, k string) string { return got[k] }, map[string]string{"version": "v1.29.4", "pdb": "true", "gizmo": "true", "gizmo-on": "true"})
 	got = renderCaps("-a", group+"/v1/Gizmo", "-a", "policy/v1")
@@ -117,7 +118,7 @@ func TestHelmRendersForTheCluster(t *testing.T) {
 
 	a.path = "old"
 	res = a.tether("render", "--repo", a.repo.Dir, "--path", "old", "--name", "old")
-	wantContains(t, "render of old", res.stderr, "incompatible with Kubernetes "+render.DefaultKubeVersion())
+	wantContains(t, "render of old", res.stderr, "incompatible with Kubernetes "+helm.DefaultKubeVersion())
 	if res = a.tether("render", "--repo", a.repo.Dir, "--path", "old", "--name", "old", "--kube-version", "1.29.0"); res.code != 0 {
 		t.Errorf("render old --kube-version 1.29.0: %s", res)
 	}

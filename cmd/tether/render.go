@@ -9,8 +9,9 @@ import (
 
 	"github.com/tether-dev/tether/internal/object"
 	"github.com/tether-dev/tether/internal/reconcile"
-	"github.com/tether-dev/tether/internal/render"
 	"github.com/tether-dev/tether/internal/source"
+
+	"github.com/tether-dev/tether/internal/render/helm"
 )
 
 func newRenderCmd(g *globalFlags) *cobra.Command {
@@ -22,7 +23,7 @@ func newRenderCmd(g *globalFlags) *cobra.Command {
 		Short: "Print the objects an application renders to, as YAML (no cluster needed)",
 		Long: `Print the objects an application renders to, as YAML. No cluster is
 contacted: Helm charts are rendered for --kube-version (default: the
-Kubernetes release Tether's client libraries are built for, ` + render.DefaultKubeVersion() + `)
+Kubernetes release Tether's client libraries are built for, ` + helm.DefaultKubeVersion() + `)
 with helm's default API versions plus --api-versions, as helm template does.
 tether diff and tether sync render for the destination cluster instead.`,
 		Args: cobra.NoArgs,
@@ -66,7 +67,7 @@ tether diff and tether sync render for the destination cluster instead.`,
 		},
 	}
 	s.register(cmd.Flags())
-	cmd.Flags().StringVar(&kubeVersion, "kube-version", "", "Kubernetes version Helm charts are rendered for (.Capabilities.KubeVersion and kubeVersion constraints; default "+render.DefaultKubeVersion()+")")
+	cmd.Flags().StringVar(&kubeVersion, "kube-version", "", "Kubernetes version Helm charts are rendered for (.Capabilities.KubeVersion and kubeVersion constraints; default "+helm.DefaultKubeVersion()+")")
 	cmd.Flags().StringSliceVarP(&apiVersions, "api-versions", "a", nil, "API versions added to helm's defaults for .Capabilities.APIVersions (group/version or group/version/Kind; repeatable or comma-separated)")
 	return cmd
 }

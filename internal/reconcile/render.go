@@ -19,6 +19,8 @@ import (
 	"github.com/tether-dev/tether/internal/render/hcl"
 
 	"github.com/tether-dev/tether/internal/render/sops"
+
+	"github.com/tether-dev/tether/internal/render/helm"
 )
 
 // renderApp renders the app's path in a checked-out revision with the
@@ -40,12 +42,12 @@ func (r *Reconciler) renderApp(ctx context.Context, app *v1alpha1.Application, d
 		Kustomize: render.Kustomize{AllowRemoteBases: src.Kustomize != nil && src.Kustomize.AllowRemoteBases},
 		HCL:       hcl.Renderer{Warn: func(msg string) { warnings = append(warnings, msg) }},
 	}
-	helm := render.Helm{}
+	chart := helm.Renderer{}
 	if h := src.Helm; h != nil {
-		helm.ValueFiles, helm.Values, helm.ReleaseName = h.ValueFiles, h.Values, h.ReleaseName
+		chart.ValueFiles, chart.Values, chart.ReleaseName = h.ValueFiles, h.Values, h.ReleaseName
 	}
 	set = r.Rendering.Sandbox.Wrap(set)
-	set.Helm = helmForCluster{r: r, helm: helm}
+	set.Helm = helmForCluster{r: r, chart: chart}
 	var force render.Kind
 	switch {
 	case src.Directory != nil:
@@ -80,7 +82,7 @@ type RenderOptions struct {
 	Sandbox *sandbox.Sandbox
 	// KubeVersion and APIVersions are what charts see of a cluster when
 	// there is none (Client is nil: tether render): the version (default
-	// render.DefaultKubeVersion) and API versions added to helm's defaults,
+	// helm.DefaultKubeVersion) and API versions added to helm's defaults,
 	// as helm template's --kube-version and --api-versions. With a Client,
 	// charts see the destination cluster's own.
 	KubeVersion string
@@ -105,8 +107,8 @@ func renderLimits(l *v1alpha1.RenderLimits) render.Limits {
 // read only when the app is a chart) become the chart's .Capabilities, as
 // Argo CD and Flux do; without a cluster, the RenderOptions' ones.
 type helmForCluster struct {
-	r    *Reconciler
-	helm render.Helm
+	r     *Reconciler
+	chart helm.Renderer
 }
 
 // capabilitiesError is a failure to read the cluster's capabilities: a
@@ -116,17 +118,17 @@ type capabilitiesError struct{ error }
 func (e capabilitiesError) Unwrap() error { return e.error }
 
 func (h helmForCluster) Render(ctx context.Context, req render.Request) ([]*unstructured.Unstructured, error) {
-	helm := h.helm
+	chart := h.chart
 	if c := h.r.Client; c != nil {
 		caps, err := c.Capabilities()
 		if err != nil {
 			return nil, capabilitiesError{fmt.Errorf("the cluster's capabilities for Helm: %w", err)}
 		}
-		helm.KubeVersion, helm.APIVersions, helm.ClusterAPIVersions = caps.KubeVersion, caps.APIVersions, true
+		chart.KubeVersion, chart.APIVersions, chart.ClusterAPIVersions = caps.KubeVersion, caps.APIVersions, true
 	} else {
-		helm.KubeVersion, helm.APIVersions = h.r.Rendering.KubeVersion, h.r.Rendering.APIVersions
+		chart.KubeVersion, chart.APIVersions = h.r.Rendering.KubeVersion, h.r.Rendering.APIVersions
 	}
-	set := h.r.Rendering.Sandbox.Wrap(render.Set{Helm: helm})
+	set := h.r.Rendering.Sandbox.Wrap(render.Set{Helm: chart})
 	return set.Helm.Render(ctx, req)
 }
 

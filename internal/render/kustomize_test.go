@@ -252,7 +252,7 @@ func BenchmarkKustomizeLarge(b *testing.B) {
 			b.Fatalf("rendered %d objects, want %d", len(objs), 3*rendertest.LargeKustomizationN+1)
 		}
 	}
-	benchSelfMaxRSS(b)
+	rendertest.ReportRenderMemory(b)
 }
 
 func BenchmarkKubectlKustomizeLarge(b *testing.B) {
@@ -263,14 +263,6 @@ func BenchmarkKubectlKustomizeLarge(b *testing.B) {
 		peak = max(peak, rendertest.RunMaxRSS(b, exec.Command("kubectl", "kustomize", dir)))
 	}
 	b.ReportMetric(float64(peak), "peakRSS-KB")
-}
-
-// benchSelfMaxRSS reports the memory an in-process render allocates
-// (B/op, allocs/op). The process's peak RSS would include every benchmark
-// that ran before in the same binary, so it is not reported; the CLIs'
-// peak RSS is measured per process with /usr/bin/time.
-func benchSelfMaxRSS(b *testing.B) {
-	b.ReportAllocs()
 }
 
 // BenchmarkKustomizeLargeDiskFS runs krusty on kustomize's own on-disk
@@ -291,5 +283,5 @@ func BenchmarkKustomizeLargeDiskFS(b *testing.B) {
 			b.Fatalf("rendered %d objects", m.Size())
 		}
 	}
-	benchSelfMaxRSS(b)
+	rendertest.ReportRenderMemory(b)
 }

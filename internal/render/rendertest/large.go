@@ -204,3 +204,11 @@ func RunMaxRSS(b *testing.B, cmd *exec.Cmd) int64 {
 	}
 	return kb
 }
+
+// ReportRenderMemory reports the memory an in-process render allocates
+// (B/op, allocs/op). The process's peak RSS would include every benchmark
+// that ran before in the same binary, so it is not reported; the CLIs'
+// peak RSS is measured per process with /usr/bin/time.
+func ReportRenderMemory(b *testing.B) {
+	b.ReportAllocs()
+}

@@ -23,6 +23,8 @@ import (
 	"github.com/tether-dev/tether/internal/render"
 
 	"github.com/tether-dev/tether/internal/render/hcl"
+
+	"github.com/tether-dev/tether/internal/render/helm"
 )
 
 // Sandbox renders Helm charts, kustomizations and HCL in a child process
@@ -95,7 +97,7 @@ type sandboxed struct {
 type childRequest struct {
 	Kind      render.Kind       `json:"kind"`
 	Request   render.Request    `json:"request"`
-	Helm      *render.Helm      `json:"helm,omitempty"`
+	Helm      *helm.Renderer    `json:"helm,omitempty"`
 	Kustomize *render.Kustomize `json:"kustomize,omitempty"`
 	// HCLWarn: unmanaged HCL resources are warnings (HCL.Warn was set),
 	// not errors.
@@ -149,9 +151,9 @@ func (c sandboxed) request(req render.Request) (childRequest, func(string), erro
 	cr := childRequest{Kind: c.kind, Request: req}
 	var warn func(string)
 	switch r := c.r.(type) {
-	case render.Helm:
+	case helm.Renderer:
 		cr.Helm = &r
-	case *render.Helm:
+	case *helm.Renderer:
 		cr.Helm = r
 	case render.Kustomize:
 		cr.Kustomize = &r

@@ -12,6 +12,8 @@ import (
 	"github.com/tether-dev/tether/internal/render"
 
 	"github.com/tether-dev/tether/internal/render/rendertest"
+
+	"github.com/tether-dev/tether/internal/render/helm"
 )
 
 var (
@@ -50,7 +52,7 @@ func tetherBinary(b *testing.B) string {
 // cost of the bounds.
 func BenchmarkHelmChartSandbox(b *testing.B) {
 	repo := rendertest.LargeChart(b, rendertest.LargeChartServices)
-	set := (&Sandbox{Command: []string{tetherBinary(b), "__render"}}).Wrap(render.Set{Helm: render.Helm{}})
+	set := (&Sandbox{Command: []string{tetherBinary(b), "__render"}}).Wrap(render.Set{Helm: helm.Renderer{}})
 	req := render.Request{RepoDir: repo, Path: "chart", AppName: "big", Namespace: "big"}
 	for b.Loop() {
 		objs, err := set.Render(context.Background(), req, render.KindHelm)

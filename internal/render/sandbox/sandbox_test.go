@@ -15,6 +15,8 @@ import (
 	"github.com/tether-dev/tether/internal/render/rendertest"
 
 	"github.com/tether-dev/tether/internal/render/hcl"
+
+	"github.com/tether-dev/tether/internal/render/helm"
 )
 
 // TestMain serves a render when this test binary is started by a Sandbox
@@ -31,7 +33,7 @@ func testSandbox() *Sandbox { return &Sandbox{Command: []string{os.Args[0]}} }
 
 // sandboxSet is every renderer, Kustomize, Helm and HCL in the sandbox.
 func sandboxSet(warn func(string)) render.Set {
-	return testSandbox().Wrap(render.Set{Directory: render.NewDirectory(), Kustomize: render.Kustomize{}, Helm: render.Helm{}, HCL: hcl.Renderer{Warn: warn}})
+	return testSandbox().Wrap(render.Set{Directory: render.NewDirectory(), Kustomize: render.Kustomize{}, Helm: helm.Renderer{}, HCL: hcl.Renderer{Warn: warn}})
 }
 
 // loopChart writes a chart whose template loops as the did.
@@ -49,7 +51,7 @@ func loopChart(t *testing.T, tpl string) string {
 // The sandbox renders what the in-process renderers render: every kind,
 // errors with their file, warnings.
 func TestSandboxRendersAsInProcess(t *testing.T) {
-	repo := rendertest.HelmRepo(t, "../testdata/helm/repo")
+	repo := rendertest.HelmRepo(t, "../helm/testdata/repo")
 	rendertest.WriteTree(t, repo, map[string]string{
 		"hcl/main.tf":                "resource \"kubernetes_config_map\" \"c\" {\n  metadata { name = \"c\" }\n  data = { n = 3 }\n}\nresource \"aws_s3_bucket\" \"b\" {}\n",
 		"kust/kustomization.yaml":    "namePrefix: p-\nresources: [cm.yaml]\n",
@@ -61,8 +63,8 @@ func TestSandboxRendersAsInProcess(t *testing.T) {
 		"toolarge/templates/cm.yaml": fmt.Sprintf(rendertest.CMWithData, "big") + "  big: " + strings.Repeat("x", 2<<10) + "\n",
 	})
 	var inWarn, sbWarn []string
-	in := render.Set{Directory: render.NewDirectory(), Kustomize: render.Kustomize{}, Helm: render.Helm{KubeVersion: "v1.31.0"}, HCL: hcl.Renderer{Warn: func(w string) { inWarn = append(inWarn, w) }}}
-	sb := testSandbox().Wrap(render.Set{Directory: render.NewDirectory(), Kustomize: render.Kustomize{}, Helm: render.Helm{KubeVersion: "v1.31.0"}, HCL: hcl.Renderer{Warn: func(w string) { sbWarn = append(sbWarn, w) }}})
+	in := render.Set{Directory: render.NewDirectory(), Kustomize: render.Kustomize{}, Helm: helm.Renderer{KubeVersion: "v1.31.0"}, HCL: hcl.Renderer{Warn: func(w string) { inWarn = append(inWarn, w) }}}
+	sb := testSandbox().Wrap(render.Set{Directory: render.NewDirectory(), Kustomize: render.Kustomize{}, Helm: helm.Renderer{KubeVersion: "v1.31.0"}, HCL: hcl.Renderer{Warn: func(w string) { sbWarn = append(sbWarn, w) }}})
 	for _, path := range []string{"charts/shop", "hcl", "kust"} {
 		req := render.Request{RepoDir: repo, Path: path, AppName: "shop", Namespace: "shop"}
 		want, err := in.Render(context.Background(), req, "")
@@ -112,7 +114,7 @@ func TestSandboxHelmValues(t *testing.T) {
 		"c/Chart.yaml":        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
 		"c/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  big: {{ .Values.big | quote }}\n  half: {{ .Values.half | quote }}\n  kind: {{ kindOf .Values.big }}\n  list: {{ index .Values.list 0 | quote }}\n",
 	})
-	h := render.Helm{Values: map[string]any{"big": int64(9007199254740993), "half": 0.5, "list": []any{int64(7)}}}
+	h := helm.Renderer{Values: map[string]any{"big": int64(9007199254740993), "half": 0.5, "list": []any{int64(7)}}}
 	req := render.Request{RepoDir: repo, Path: "c", AppName: "c"}
 	want, err := render.Set{Helm: h}.Render(context.Background(), req, render.KindHelm)
 	if err != nil {
@@ -133,7 +135,7 @@ func TestSandboxHelmValues(t *testing.T) {
 func TestSandboxProcessFailure(t *testing.T) {
 	repo := loopChart(t, "")
 	for _, command := range [][]string{{filepath.Join(t.TempDir(), "missing")}, {"/bin/sh", "-c", "echo boom >&2; exit 3"}} {
-		set := (&Sandbox{Command: command}).Wrap(render.Set{Helm: render.Helm{}})
+		set := (&Sandbox{Command: command}).Wrap(render.Set{Helm: helm.Renderer{}})
 		_, err := set.Render(context.Background(), render.Request{RepoDir: repo, Path: "loop", AppName: "loop"}, "")
 		if !errors.Is(err, ErrProcess) || errors.Is(err, render.ErrLimit) {
 			t.Errorf("%v: %v, want an ErrProcess", command, err)

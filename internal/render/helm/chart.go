@@ -1,4 +1,4 @@
-package render
+package helm
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/ignore"
+
+	"github.com/tether-dev/tether/internal/render"
 )
 
 // maxChartDepth bounds directory nesting (and symlinked-directory loops)
@@ -22,7 +24,7 @@ const maxChartDepth = 64
 // leading UTF-8 BOM dropped, charts/ subcharts as directories or .tgz),
 // but reads every file through the Repo: a symlink leaving the repository
 // is an error naming it, and the byte cap applies.
-func helmLoadChart(repo *Repo, dir string) (*chart.Chart, error) {
+func helmLoadChart(repo *render.Repo, dir string) (*chart.Chart, error) {
 	rules := ignore.Empty()
 	ifile := path.Join(dir, ignore.HelmIgnore)
 	if _, err := repo.Stat(ifile); err == nil {
@@ -31,7 +33,7 @@ func helmLoadChart(repo *Repo, dir string) (*chart.Chart, error) {
 			return nil, err
 		}
 		if rules, err = ignore.Parse(bytes.NewReader(data)); err != nil {
-			return nil, &Error{File: ifile, Err: err}
+			return nil, &render.Error{File: ifile, Err: err}
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
@@ -43,13 +45,13 @@ func helmLoadChart(repo *Repo, dir string) (*chart.Chart, error) {
 	}
 	c, err := loader.LoadFiles(l.files)
 	if err != nil {
-		return nil, &Error{File: dir, Err: fmt.Errorf("load chart: %w", err)}
+		return nil, &render.Error{File: dir, Err: fmt.Errorf("load chart: %w", err)}
 	}
 	return c, nil
 }
 
 type chartLoader struct {
-	repo  *Repo
+	repo  *render.Repo
 	top   string // chart directory, repository-relative
 	rules *ignore.Rules
 	files []*loader.BufferedFile
@@ -61,7 +63,7 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // stack holds the resolved directories being visited, to stop symlink loops.
 func (l *chartLoader) walk(dir, rel string, stack []string) error {
 	if len(stack) >= maxChartDepth {
-		return &Error{File: dir, Err: fmt.Errorf("chart directories nested deeper than %d (a symlink loop?)", maxChartDepth)}
+		return &render.Error{File: dir, Err: fmt.Errorf("chart directories nested deeper than %d (a symlink loop?)", maxChartDepth)}
 	}
 	real, err := l.realDir(dir)
 	if err != nil {
@@ -69,13 +71,13 @@ func (l *chartLoader) walk(dir, rel string, stack []string) error {
 	}
 	for _, s := range stack {
 		if s == real {
-			return &Error{File: dir, Err: errors.New("symlink loop in the chart directory")}
+			return &render.Error{File: dir, Err: errors.New("symlink loop in the chart directory")}
 		}
 	}
 	stack = append(stack, real)
 	ents, err := fs.ReadDir(l.repo.FS(), dir)
 	if err != nil {
-		return &Error{File: dir, Err: ContainErr(err)}
+		return &render.Error{File: dir, Err: render.ContainErr(err)}
 	}
 	for _, e := range ents {
 		name, n := path.Join(dir, e.Name()), path.Join(rel, e.Name())
@@ -98,7 +100,7 @@ func (l *chartLoader) walk(dir, rel string, stack []string) error {
 			continue
 		}
 		if !fi.Mode().IsRegular() {
-			return &Error{File: name, Err: errors.New("cannot load an irregular file into a chart")}
+			return &render.Error{File: name, Err: errors.New("cannot load an irregular file into a chart")}
 		}
 		data, err := l.repo.ReadFile(name)
 		if err != nil {
@@ -116,7 +118,7 @@ func (l *chartLoader) realDir(dir string) (string, error) {
 	abs := filepath.Join(l.repo.Dir(), filepath.FromSlash(dir))
 	real, err := filepath.EvalSymlinks(abs)
 	if err != nil {
-		return "", &Error{File: dir, Err: err}
+		return "", &render.Error{File: dir, Err: err}
 	}
 	return real, nil
 }

@@ -1,4 +1,4 @@
-package render
+package helm
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/tether-dev/tether/internal/render/rendertest"
+
+	"github.com/tether-dev/tether/internal/render"
 )
 
 // helmLayoutCRD is a CRD file for a chart's crds/ directory.
@@ -207,7 +209,7 @@ func TestHelmSubchartLayouts(t *testing.T) {
 			for _, args := range tt.prepare {
 				rendertest.Helm(t, repo, args...)
 			}
-			got, err := Helm{}.Render(context.Background(), Request{RepoDir: repo, Path: "app", AppName: "rel", Namespace: "ns"})
+			got, err := Renderer{}.Render(context.Background(), render.Request{RepoDir: repo, Path: "app", AppName: "rel", Namespace: "ns"})
 			if err != nil {
 				t.Fatalf("Render: %v", err)
 			}
@@ -248,7 +250,7 @@ func TestHelmSubchartLayoutNeedsNoHelmHome(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("HOME", t.TempDir())
-	got, err := Helm{}.Render(context.Background(), Request{RepoDir: repo, Path: "app", AppName: "rel"})
+	got, err := Renderer{}.Render(context.Background(), render.Request{RepoDir: repo, Path: "app", AppName: "rel"})
 	if err != nil {
 		t.Fatalf("Render: %v", err)
 	}

@@ -1,4 +1,4 @@
-package render
+package helm
 
 import (
 	"fmt"
@@ -59,7 +59,7 @@ func kubeVersionOfClientGo(mod string) (string, bool) {
 // cluster's list from discovery); otherwise h.APIVersions are added to
 // Helm's defaults (every group/version of the client libraries), as
 // `helm template --api-versions` does.
-func (h Helm) capabilities() (*chartutil.Capabilities, error) {
+func (h Renderer) capabilities() (*chartutil.Capabilities, error) {
 	kv := h.KubeVersion
 	if kv == "" {
 		kv = DefaultKubeVersion()

@@ -1,4 +1,4 @@
-package render
+package helm
 
 import (
 	"context"
@@ -12,11 +12,13 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/tether-dev/tether/internal/render/rendertest"
+
+	"github.com/tether-dev/tether/internal/render"
 )
 
 func TestHelmMatchesHelmTemplate(t *testing.T) {
-	repo := rendertest.HelmRepo(t, "testdata/helm/repo")
-	h := Helm{
+	repo := rendertest.HelmRepo(t, "testdata/repo")
+	h := Renderer{
 		ValueFiles: []string{"envs/prod/values-a.yaml", "envs/prod/values-b.yaml"},
 		Values: map[string]any{
 			"image":   map[string]any{"pullPolicy": "Always"},
@@ -24,7 +26,7 @@ func TestHelmMatchesHelmTemplate(t *testing.T) {
 		},
 		KubeVersion: "v1.31.0",
 	}
-	got, err := h.Render(context.Background(), Request{RepoDir: repo, Path: "charts/shop", AppName: "shop-prod", Namespace: "shop"})
+	got, err := h.Render(context.Background(), render.Request{RepoDir: repo, Path: "charts/shop", AppName: "shop-prod", Namespace: "shop"})
 	if err != nil {
 		t.Fatalf("Render: %v", err)
 	}
@@ -50,12 +52,12 @@ func TestHelmMatchesHelmTemplate(t *testing.T) {
 }
 
 func TestHelmValuesPrecedence(t *testing.T) {
-	repo := rendertest.HelmRepo(t, "testdata/helm/repo")
-	h := Helm{
+	repo := rendertest.HelmRepo(t, "testdata/repo")
+	h := Renderer{
 		ValueFiles: []string{"envs/prod/values-a.yaml", "envs/prod/values-b.yaml"},
 		Values:     map[string]any{"config": map[string]any{"logLevel": "trace"}},
 	}
-	got, err := h.Render(context.Background(), Request{RepoDir: repo, Path: "charts/shop", AppName: "shop", Namespace: "ns1"})
+	got, err := h.Render(context.Background(), render.Request{RepoDir: repo, Path: "charts/shop", AppName: "shop", Namespace: "ns1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +106,7 @@ func TestHelmHookPhase(t *testing.T) {
 		}
 	}
 	// The fixture's migration Job is rendered as a pre hook.
-	got, err := Helm{}.Render(context.Background(), Request{RepoDir: rendertest.HelmRepo(t, "testdata/helm/repo"), Path: "charts/shop", AppName: "shop"})
+	got, err := Renderer{}.Render(context.Background(), render.Request{RepoDir: rendertest.HelmRepo(t, "testdata/repo"), Path: "charts/shop", AppName: "shop"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,35 +119,35 @@ func TestHelmRefuses(t *testing.T) {
 	tests := []struct {
 		name  string
 		setup func(t *testing.T, repo string)
-		helm  Helm
+		helm  Renderer
 		want  string
 	}{
 		{"value file outside the repository", func(t *testing.T, repo string) {
 			rendertest.WriteTree(t, filepath.Dir(repo), map[string]string{"outside.yaml": "replicaCount: 9\n"})
-		}, Helm{ValueFiles: []string{"../outside.yaml"}}, "leads outside the repository"},
+		}, Renderer{ValueFiles: []string{"../outside.yaml"}}, "leads outside the repository"},
 		{"value file symlink to /etc/passwd", func(t *testing.T, repo string) {
 			rendertest.WriteTree(t, repo, map[string]string{"envs/evil.yaml": "->/etc/passwd"})
-		}, Helm{ValueFiles: []string{"envs/evil.yaml"}}, "leads outside the repository"},
+		}, Renderer{ValueFiles: []string{"envs/evil.yaml"}}, "leads outside the repository"},
 		{"template symlink to /etc/passwd", func(t *testing.T, repo string) {
 			rendertest.WriteTree(t, repo, map[string]string{"charts/shop/templates/passwd.yaml": "->/etc/passwd"})
-		}, Helm{}, "charts/shop/templates/passwd.yaml: leads outside the repository"},
+		}, Renderer{}, "charts/shop/templates/passwd.yaml: leads outside the repository"},
 		{"ignored file symlink leaving the repo", func(t *testing.T, repo string) {
 			rendertest.WriteTree(t, repo, map[string]string{"charts/shop/secrets.md": "->/etc/passwd"})
-		}, Helm{}, "leads outside the repository"},
+		}, Renderer{}, "leads outside the repository"},
 		{"missing dependency", func(t *testing.T, repo string) {
 			if err := os.Remove(filepath.Join(repo, "charts/shop/charts/metrics-0.1.0.tgz")); err != nil {
 				t.Fatal(err)
 			}
-		}, Helm{}, "missing in charts/ directory: metrics"},
+		}, Renderer{}, "missing in charts/ directory: metrics"},
 		{"template error", func(t *testing.T, repo string) {
 			rendertest.WriteTree(t, repo, map[string]string{"charts/shop/templates/bad.yaml": "{{ .Values.nope.deeper }}\n"})
-		}, Helm{}, "bad.yaml"},
+		}, Renderer{}, "bad.yaml"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			repo := rendertest.HelmRepo(t, "testdata/helm/repo")
+			repo := rendertest.HelmRepo(t, "testdata/repo")
 			tt.setup(t, repo)
-			got, err := tt.helm.Render(context.Background(), Request{RepoDir: repo, Path: "charts/shop", AppName: "shop"})
+			got, err := tt.helm.Render(context.Background(), render.Request{RepoDir: repo, Path: "charts/shop", AppName: "shop"})
 			if err == nil {
 				t.Fatalf("Render succeeded with %d objects, want error containing %q", len(got), tt.want)
 			}
@@ -161,10 +163,10 @@ func TestHelmRefuses(t *testing.T) {
 
 func BenchmarkHelmChart(b *testing.B) {
 	repo := rendertest.LargeChart(b, rendertest.LargeChartServices)
-	req := Request{RepoDir: repo, Path: "chart", AppName: "big", Namespace: "big"}
+	req := render.Request{RepoDir: repo, Path: "chart", AppName: "big", Namespace: "big"}
 	b.ReportAllocs()
 	for b.Loop() {
-		objs, err := Helm{}.Render(context.Background(), req)
+		objs, err := Renderer{}.Render(context.Background(), req)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -172,7 +174,7 @@ func BenchmarkHelmChart(b *testing.B) {
 			b.Fatalf("rendered %d objects, want %d", len(objs), 4*rendertest.LargeChartServices)
 		}
 	}
-	benchSelfMaxRSS(b)
+	rendertest.ReportRenderMemory(b)
 }
 
 func BenchmarkHelmTemplateBinary(b *testing.B) {

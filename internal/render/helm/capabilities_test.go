@@ -1,4 +1,4 @@
-package render
+package helm
 
 import (
 	"bufio"
@@ -9,12 +9,14 @@ import (
 	"testing"
 
 	"github.com/tether-dev/tether/internal/render/rendertest"
+
+	"github.com/tether-dev/tether/internal/render"
 )
 
 // clientGoInGoMod reads the k8s.io/client-go version from the product's go.mod.
 func clientGoInGoMod(t *testing.T) string {
 	t.Helper()
-	f, err := os.Open("../../go.mod")
+	f, err := os.Open("../../../go.mod")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +85,7 @@ func TestHelmCapabilities(t *testing.T) {
 	tests := []struct {
 		name        string
 		kubeVersion string // the chart's constraint
-		helm        Helm
+		helm        Renderer
 		helmArgs    []string // the same, for helm template; nil: no comparison (helm cannot say it)
 		want        map[string]string
 		wantPDB     bool
@@ -95,14 +97,14 @@ func TestHelmCapabilities(t *testing.T) {
 		},
 		{
 			name: "flags: a version and API versions added to the defaults", kubeVersion: "<1.30.0-0",
-			helm:     Helm{KubeVersion: "v1.29.3", APIVersions: []string{"policy/v1/PodDisruptionBudget", "example.com/v1/Widget"}},
+			helm:     Renderer{KubeVersion: "v1.29.3", APIVersions: []string{"policy/v1/PodDisruptionBudget", "example.com/v1/Widget"}},
 			helmArgs: []string{"--kube-version", "v1.29.3", "--api-versions", "policy/v1/PodDisruptionBudget", "--api-versions", "example.com/v1/Widget"},
 			want:     map[string]string{"version": "v1.29.3", "minor": "29", "appsV1": "true", "pdbV1": "true", "widgets": "true"},
 			wantPDB:  true,
 		},
 		{
 			name: "a cluster's list is used alone", kubeVersion: ">=1.21.0-0",
-			helm:    Helm{KubeVersion: "v1.31.4-gke.100", ClusterAPIVersions: true, APIVersions: []string{"v1", "v1/ConfigMap", "policy/v1", "policy/v1/PodDisruptionBudget"}},
+			helm:    Renderer{KubeVersion: "v1.31.4-gke.100", ClusterAPIVersions: true, APIVersions: []string{"v1", "v1/ConfigMap", "policy/v1", "policy/v1/PodDisruptionBudget"}},
 			want:    map[string]string{"version": "v1.31.4-gke.100", "minor": "31", "appsV1": "false", "pdbV1": "true", "widgets": "false"},
 			wantPDB: true,
 		},
@@ -110,7 +112,7 @@ func TestHelmCapabilities(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			repo := capsChart(t, tt.kubeVersion)
-			got, err := tt.helm.Render(context.Background(), Request{RepoDir: repo, Path: "chart", AppName: "caps"})
+			got, err := tt.helm.Render(context.Background(), render.Request{RepoDir: repo, Path: "chart", AppName: "caps"})
 			if err != nil {
 				t.Fatalf("Render: %v", err)
 			}
@@ -139,15 +141,15 @@ func TestHelmCapabilities(t *testing.T) {
 // rendered for, with helm's message.
 func TestHelmKubeVersionConstraint(t *testing.T) {
 	repo := capsChart(t, "<1.30.0-0")
-	_, err := Helm{}.Render(context.Background(), Request{RepoDir: repo, Path: "chart", AppName: "caps"})
+	_, err := Renderer{}.Render(context.Background(), render.Request{RepoDir: repo, Path: "chart", AppName: "caps"})
 	want := "chart requires kubeVersion: <1.30.0-0 which is incompatible with Kubernetes " + DefaultKubeVersion()
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("Render = %v, want an error containing %q", err, want)
 	}
-	if _, err := (Helm{KubeVersion: "1.29.0"}).Render(context.Background(), Request{RepoDir: repo, Path: "chart", AppName: "caps"}); err != nil {
+	if _, err := (Renderer{KubeVersion: "1.29.0"}).Render(context.Background(), render.Request{RepoDir: repo, Path: "chart", AppName: "caps"}); err != nil {
 		t.Errorf("with KubeVersion 1.29.0: %v", err)
 	}
-	if _, err := (Helm{KubeVersion: "one.two"}).Render(context.Background(), Request{RepoDir: repo, Path: "chart", AppName: "caps"}); err == nil || !strings.Contains(err.Error(), `kube version "one.two"`) {
+	if _, err := (Renderer{KubeVersion: "one.two"}).Render(context.Background(), render.Request{RepoDir: repo, Path: "chart", AppName: "caps"}); err == nil || !strings.Contains(err.Error(), `kube version "one.two"`) {
 		t.Errorf("with KubeVersion one.two: %v, want an error naming it", err)
 	}
 }

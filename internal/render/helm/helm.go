@@ -1,4 +1,7 @@
-package render
+// Package helm renders a Helm chart of the repository in process with the
+// Helm SDK, as `helm template` would, without contacting a cluster or a
+// chart repository: see Renderer.
+package helm
 
 import (
 	"context"
@@ -15,9 +18,11 @@ import (
 	"helm.sh/helm/v3/pkg/storage/driver"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/tether-dev/tether/internal/render"
 )
 
-// Helm renders the chart at req.Path in process with the Helm SDK, as
+// Renderer renders the chart at req.Path in process with the Helm SDK, as
 // `helm template --include-crds --skip-tests` would: client-only, no
 // cluster contact (lookup returns nothing).
 //
@@ -29,7 +34,7 @@ import (
 // Hooks (objects annotated helm.sh/hook) are returned after the main
 // objects, in helm's order, with their annotations kept; see HookPhase.
 // Test hooks are dropped.
-type Helm struct {
+type Renderer struct {
 	// ValueFiles are repository-relative paths (not chart-relative) of
 	// value files, merged in order, later files winning.
 	ValueFiles []string
@@ -54,11 +59,11 @@ type Helm struct {
 	ClusterAPIVersions bool
 }
 
-var _ Renderer = Helm{}
+var _ render.Renderer = Renderer{}
 
 // Render renders the chart.
-func (h Helm) Render(ctx context.Context, req Request) ([]*unstructured.Unstructured, error) {
-	dir, repo, err := OpenRequest(req)
+func (h Renderer) Render(ctx context.Context, req render.Request) ([]*unstructured.Unstructured, error) {
+	dir, repo, err := render.OpenRequest(req)
 	if err != nil {
 		return nil, err
 	}
@@ -73,18 +78,18 @@ func (h Helm) Render(ctx context.Context, req Request) ([]*unstructured.Unstruct
 	}
 	if deps := chrt.Metadata.Dependencies; deps != nil {
 		if err := action.CheckDependencies(chrt, deps); err != nil {
-			return nil, &Error{File: dir + "/Chart.yaml", Err: fmt.Errorf("chart dependencies %v (vendor them: run `helm dependency build` and commit charts/)", err)}
+			return nil, &render.Error{File: dir + "/Chart.yaml", Err: fmt.Errorf("chart dependencies %v (vendor them: run `helm dependency build` and commit charts/)", err)}
 		}
 	}
 	rel, err := h.install(ctx, req, chrt, vals)
 	if err != nil {
-		return nil, &Error{File: dir, Err: fmt.Errorf("helm template: %w", err)}
+		return nil, &render.Error{File: dir, Err: fmt.Errorf("helm template: %w", err)}
 	}
 	return helmObjects(req, rel)
 }
 
 // values merges the value files in order, then the inline values.
-func (h Helm) values(repo *Repo) (map[string]any, error) {
+func (h Renderer) values(repo *render.Repo) (map[string]any, error) {
 	out := map[string]any{}
 	for _, f := range h.ValueFiles {
 		data, err := repo.ReadFile(f)
@@ -93,7 +98,7 @@ func (h Helm) values(repo *Repo) (map[string]any, error) {
 		}
 		var m map[string]any
 		if err := yaml.Unmarshal(data, &m); err != nil {
-			return nil, &Error{File: f, Err: fmt.Errorf("parse value file: %w", err)}
+			return nil, &render.Error{File: f, Err: fmt.Errorf("parse value file: %w", err)}
 		}
 		out = helmMergeMaps(out, m)
 	}
@@ -126,7 +131,7 @@ func helmMergeMaps(a, b map[string]any) map[string]any {
 // list); so the action runs in client dry-run mode instead, with the
 // capabilities preset and a kube client that only prints (it is never
 // reached: a client dry run returns before creating anything).
-func (h Helm) install(ctx context.Context, req Request, chrt *chart.Chart, vals map[string]any) (*release.Release, error) {
+func (h Renderer) install(ctx context.Context, req render.Request, chrt *chart.Chart, vals map[string]any) (*release.Release, error) {
 	caps, err := h.capabilities()
 	if err != nil {
 		return nil, err
@@ -167,7 +172,7 @@ var helmSource = regexp.MustCompile(`(?m)^# Source: (.+)$`)
 // helmObjects splits the release's manifest, then its non-test hooks, into
 // objects; each document is decoded under its template's name. Once the
 // documents pass the output limit, the error names the template.
-func helmObjects(req Request, rel *release.Release) ([]*unstructured.Unstructured, error) {
+func helmObjects(req render.Request, rel *release.Release) ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured
 	max := req.Limits.WithDefaults().MaxOutputBytes
 	var total int64
@@ -176,9 +181,9 @@ func helmObjects(req Request, rel *release.Release) ([]*unstructured.Unstructure
 			source = m[1]
 		}
 		if total += int64(len(doc)); total > max {
-			return &LimitError{App: req.AppName, Path: req.Path, Limit: LimitOutput, Max: max, File: source}
+			return &render.LimitError{App: req.AppName, Path: req.Path, Limit: render.LimitOutput, Max: max, File: source}
 		}
-		objs, err := DecodeManifests(source, []byte(doc))
+		objs, err := render.DecodeManifests(source, []byte(doc))
 		if err != nil {
 			return err
 		}

@@ -21,6 +21,8 @@ import (
 	"github.com/tether-dev/tether/internal/render/sops"
 
 	"github.com/tether-dev/tether/internal/render/helm"
+
+	"github.com/tether-dev/tether/internal/render/kustomize"
 )
 
 // renderApp renders the app's path in a checked-out revision with the
@@ -39,7 +41,7 @@ func (r *Reconciler) renderApp(ctx context.Context, app *v1alpha1.Application, d
 	dirR.Decrypt = dec
 	set := render.Set{
 		Directory: dirR,
-		Kustomize: render.Kustomize{AllowRemoteBases: src.Kustomize != nil && src.Kustomize.AllowRemoteBases},
+		Kustomize: kustomize.Renderer{AllowRemoteBases: src.Kustomize != nil && src.Kustomize.AllowRemoteBases},
 		HCL:       hcl.Renderer{Warn: func(msg string) { warnings = append(warnings, msg) }},
 	}
 	chart := helm.Renderer{}

@@ -25,6 +25,8 @@ import (
 	"github.com/tether-dev/tether/internal/render/hcl"
 
 	"github.com/tether-dev/tether/internal/render/helm"
+
+	"github.com/tether-dev/tether/internal/render/kustomize"
 )
 
 // Sandbox renders Helm charts, kustomizations and HCL in a child process
@@ -95,10 +97,10 @@ type sandboxed struct {
 
 // childRequest is what the parent writes on the child's stdin.
 type childRequest struct {
-	Kind      render.Kind       `json:"kind"`
-	Request   render.Request    `json:"request"`
-	Helm      *helm.Renderer    `json:"helm,omitempty"`
-	Kustomize *render.Kustomize `json:"kustomize,omitempty"`
+	Kind      render.Kind         `json:"kind"`
+	Request   render.Request      `json:"request"`
+	Helm      *helm.Renderer      `json:"helm,omitempty"`
+	Kustomize *kustomize.Renderer `json:"kustomize,omitempty"`
 	// HCLWarn: unmanaged HCL resources are warnings (HCL.Warn was set),
 	// not errors.
 	HCLWarn bool `json:"hclWarn,omitempty"`
@@ -155,9 +157,9 @@ func (c sandboxed) request(req render.Request) (childRequest, func(string), erro
 		cr.Helm = &r
 	case *helm.Renderer:
 		cr.Helm = r
-	case render.Kustomize:
+	case kustomize.Renderer:
 		cr.Kustomize = &r
-	case *render.Kustomize:
+	case *kustomize.Renderer:
 		cr.Kustomize = r
 	case hcl.Renderer:
 		warn, cr.HCLWarn = r.Warn, r.Warn != nil

@@ -14,6 +14,8 @@ import (
 	"github.com/tether-dev/tether/internal/render/rendertest"
 
 	"github.com/tether-dev/tether/internal/render/helm"
+
+	"github.com/tether-dev/tether/internal/render/kustomize"
 )
 
 var (
@@ -69,7 +71,7 @@ func BenchmarkHelmChartSandbox(b *testing.B) {
 // bounded path (see BenchmarkHelmChartSandbox).
 func BenchmarkKustomizeLargeSandbox(b *testing.B) {
 	repo := rendertest.LargeKustomization(b, rendertest.LargeKustomizationN)
-	set := (&Sandbox{Command: []string{tetherBinary(b), "__render"}}).Wrap(render.Set{Kustomize: render.Kustomize{}})
+	set := (&Sandbox{Command: []string{tetherBinary(b), "__render"}}).Wrap(render.Set{Kustomize: kustomize.Renderer{}})
 	req := render.Request{RepoDir: repo, Path: "overlay", MaxBytes: 64 << 20}
 	for b.Loop() {
 		objs, err := set.Render(context.Background(), req, render.KindKustomize)

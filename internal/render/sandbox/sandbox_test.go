@@ -17,6 +17,8 @@ import (
 	"github.com/tether-dev/tether/internal/render/hcl"
 
 	"github.com/tether-dev/tether/internal/render/helm"
+
+	"github.com/tether-dev/tether/internal/render/kustomize"
 )
 
 // TestMain serves a render when this test binary is started by a Sandbox
@@ -33,7 +35,7 @@ func testSandbox() *Sandbox { return &Sandbox{Command: []string{os.Args[0]}} }
 
 // sandboxSet is every renderer, Kustomize, Helm and HCL in the sandbox.
 func sandboxSet(warn func(string)) render.Set {
-	return testSandbox().Wrap(render.Set{Directory: render.NewDirectory(), Kustomize: render.Kustomize{}, Helm: helm.Renderer{}, HCL: hcl.Renderer{Warn: warn}})
+	return testSandbox().Wrap(render.Set{Directory: render.NewDirectory(), Kustomize: kustomize.Renderer{}, Helm: helm.Renderer{}, HCL: hcl.Renderer{Warn: warn}})
 }
 
 // loopChart writes a chart whose template loops as the did.
@@ -63,8 +65,8 @@ func TestSandboxRendersAsInProcess(t *testing.T) {
 		"toolarge/templates/cm.yaml": fmt.Sprintf(rendertest.CMWithData, "big") + "  big: " + strings.Repeat("x", 2<<10) + "\n",
 	})
 	var inWarn, sbWarn []string
-	in := render.Set{Directory: render.NewDirectory(), Kustomize: render.Kustomize{}, Helm: helm.Renderer{KubeVersion: "v1.31.0"}, HCL: hcl.Renderer{Warn: func(w string) { inWarn = append(inWarn, w) }}}
-	sb := testSandbox().Wrap(render.Set{Directory: render.NewDirectory(), Kustomize: render.Kustomize{}, Helm: helm.Renderer{KubeVersion: "v1.31.0"}, HCL: hcl.Renderer{Warn: func(w string) { sbWarn = append(sbWarn, w) }}})
+	in := render.Set{Directory: render.NewDirectory(), Kustomize: kustomize.Renderer{}, Helm: helm.Renderer{KubeVersion: "v1.31.0"}, HCL: hcl.Renderer{Warn: func(w string) { inWarn = append(inWarn, w) }}}
+	sb := testSandbox().Wrap(render.Set{Directory: render.NewDirectory(), Kustomize: kustomize.Renderer{}, Helm: helm.Renderer{KubeVersion: "v1.31.0"}, HCL: hcl.Renderer{Warn: func(w string) { sbWarn = append(sbWarn, w) }}})
 	for _, path := range []string{"charts/shop", "hcl", "kust"} {
 		req := render.Request{RepoDir: repo, Path: path, AppName: "shop", Namespace: "shop"}
 		want, err := in.Render(context.Background(), req, "")

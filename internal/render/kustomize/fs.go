@@ -1,4 +1,4 @@
-package render
+package kustomize
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/tether-dev/tether/internal/render"
 )
 
 // errReadOnly is returned by every write on a kustomizeFS.
@@ -26,7 +28,7 @@ var errReadOnly = errors.New("the repository is read-only during a render")
 // also readable (and removable, for kustomize's clean-up), each contained
 // to its own clone directory. Those reads are not counted against the cap.
 type kustomizeFS struct {
-	repo   *Repo
+	repo   *render.Repo
 	root   string // absolute, symlink-free repository directory
 	clones bool
 	tmp    string // absolute, symlink-free os.TempDir(), when clones
@@ -35,7 +37,7 @@ type kustomizeFS struct {
 
 var _ filesys.FileSystem = (*kustomizeFS)(nil)
 
-func newKustomizeFS(repo *Repo, allowClones bool) (*kustomizeFS, error) {
+func newKustomizeFS(repo *render.Repo, allowClones bool) (*kustomizeFS, error) {
 	root, err := realDir(repo.Dir())
 	if err != nil {
 		return nil, fmt.Errorf("repository directory: %w", err)

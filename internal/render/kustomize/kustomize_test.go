@@ -1,4 +1,4 @@
-package render
+package kustomize
 
 import (
 	"bytes"
@@ -14,6 +14,8 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/tether-dev/tether/internal/render/rendertest"
+
+	"github.com/tether-dev/tether/internal/render"
 )
 
 func kubectlKustomize(t testing.TB, dir string) []byte {
@@ -29,7 +31,7 @@ func kubectlKustomize(t testing.TB, dir string) []byte {
 }
 
 func TestKustomizeMatchesKubectl(t *testing.T) {
-	repoDir, err := filepath.Abs("testdata/kustomize")
+	repoDir, err := filepath.Abs("testdata")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +41,7 @@ func TestKustomizeMatchesKubectl(t *testing.T) {
 		"shop/overlays/prod",
 	} {
 		t.Run(path, func(t *testing.T) {
-			got, err := Kustomize{}.Render(context.Background(), Request{RepoDir: repoDir, Path: path})
+			got, err := Renderer{}.Render(context.Background(), render.Request{RepoDir: repoDir, Path: path})
 			if err != nil {
 				t.Fatalf("Render: %v", err)
 			}
@@ -127,7 +129,7 @@ func TestKustomizeRefuses(t *testing.T) {
 				"cm.yaml":            outsideCM,
 			})
 			rendertest.WriteTree(t, repo, tt.files)
-			got, err := Kustomize{}.Render(context.Background(), Request{RepoDir: repo, Path: "app"})
+			got, err := Renderer{}.Render(context.Background(), render.Request{RepoDir: repo, Path: "app"})
 			if err == nil {
 				t.Fatalf("Render succeeded with %d objects, want error containing %q", len(got), tt.want)
 			}
@@ -178,7 +180,7 @@ func TestKustomizeFSContainsKrusty(t *testing.T) {
 				"cm.yaml":            fmt.Sprintf(rendertest.CMWithData, "outside"),
 			})
 			rendertest.WriteTree(t, repoDir, tt.files)
-			repo, err := OpenRepo(repoDir, 0)
+			repo, err := render.OpenRepo(repoDir, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -226,11 +228,11 @@ func TestKustomizeRemoteBaseAllowed(t *testing.T) {
 	rendertest.WriteTree(t, repoDir, map[string]string{
 		"app/kustomization.yaml": kustFiles(url) + "namePrefix: app-\n",
 	})
-	req := Request{RepoDir: repoDir, Path: "app"}
-	if _, err := (Kustomize{}).Render(context.Background(), req); err == nil || !strings.Contains(err.Error(), "is not allowed") {
+	req := render.Request{RepoDir: repoDir, Path: "app"}
+	if _, err := (Renderer{}).Render(context.Background(), req); err == nil || !strings.Contains(err.Error(), "is not allowed") {
 		t.Fatalf("without AllowRemoteBases: error = %v, want a refusal", err)
 	}
-	got, err := Kustomize{AllowRemoteBases: true}.Render(context.Background(), req)
+	got, err := Renderer{AllowRemoteBases: true}.Render(context.Background(), req)
 	if err != nil {
 		t.Fatalf("with AllowRemoteBases: %v", err)
 	}
@@ -241,10 +243,10 @@ func TestKustomizeRemoteBaseAllowed(t *testing.T) {
 
 func BenchmarkKustomizeLarge(b *testing.B) {
 	repo := rendertest.LargeKustomization(b, rendertest.LargeKustomizationN)
-	req := Request{RepoDir: repo, Path: "overlay", MaxBytes: 64 << 20}
+	req := render.Request{RepoDir: repo, Path: "overlay", MaxBytes: 64 << 20}
 	b.ReportAllocs()
 	for b.Loop() {
-		objs, err := Kustomize{}.Render(context.Background(), req)
+		objs, err := Renderer{}.Render(context.Background(), req)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,4 +1,7 @@
-package render
+// Package kustomize renders a kustomization of the repository in process
+// with krusty, over a filesystem contained to the repository: see
+// Renderer.
+package kustomize
 
 import (
 	"context"
@@ -13,9 +16,11 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
+
+	"github.com/tether-dev/tether/internal/render"
 )
 
-// Kustomize renders a kustomization directory in process with krusty (the
+// Renderer renders a kustomization directory in process with krusty (the
 // library behind `kustomize build` and `kubectl kustomize`).
 //
 // Files are read through a filesystem contained to the repository: a path
@@ -31,13 +36,13 @@ import (
 // or through a cycle, is an error.
 //
 // Objects are returned in kustomize's output order.
-type Kustomize struct {
+type Renderer struct {
 	// AllowRemoteBases lets resources, bases and components name remote
 	// git repositories (cloned with the git binary) and http(s) files.
 	AllowRemoteBases bool
 }
 
-var _ Renderer = Kustomize{}
+var _ render.Renderer = Renderer{}
 
 // kustomizationNames are the file names kustomize recognises, in its order.
 var kustomizationNames = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
@@ -47,8 +52,8 @@ var kustomizationNames = []string{"kustomization.yaml", "kustomization.yml", "Ku
 const maxKustomizeDepth = 64
 
 // Render builds the kustomization at req.Path.
-func (k Kustomize) Render(ctx context.Context, req Request) ([]*unstructured.Unstructured, error) {
-	dir, repo, err := OpenRequest(req)
+func (k Renderer) Render(ctx context.Context, req render.Request) ([]*unstructured.Unstructured, error) {
+	dir, repo, err := render.OpenRequest(req)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +65,7 @@ func (k Kustomize) Render(ctx context.Context, req Request) ([]*unstructured.Uns
 	w := kustomizeWalker{repo: repo, fsys: fsys, allowRemote: k.AllowRemoteBases, done: map[string]bool{}}
 	real, err := fsys.resolve(dir)
 	if err != nil {
-		return nil, &Error{File: dir, Err: err}
+		return nil, &render.Error{File: dir, Err: err}
 	}
 	if err := w.visit(ctx, real); err != nil {
 		return nil, err
@@ -71,7 +76,7 @@ func (k Kustomize) Render(ctx context.Context, req Request) ([]*unstructured.Uns
 	opts.PluginConfig = types.DisabledPluginConfig()
 	m, err := krusty.MakeKustomizer(opts).Run(fsys, fsys.abs(dir))
 	if err != nil {
-		return nil, &Error{File: dir, Err: kustomizeErr(err)}
+		return nil, &render.Error{File: dir, Err: kustomizeErr(err)}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -86,7 +91,7 @@ func (k Kustomize) Render(ctx context.Context, req Request) ([]*unstructured.Uns
 			err = utiljson.Unmarshal(data, &obj)
 		}
 		if err != nil {
-			return nil, &Error{File: dir, Err: fmt.Errorf("kustomize output %s: %w", res.CurId(), err)}
+			return nil, &render.Error{File: dir, Err: fmt.Errorf("kustomize output %s: %w", res.CurId(), err)}
 		}
 		out = append(out, &unstructured.Unstructured{Object: obj})
 	}
@@ -106,7 +111,7 @@ func kustomizeErr(err error) error {
 // bases, and reports a cycle with its path (krusty would report one too,
 // but in terms of absolute directories).
 type kustomizeWalker struct {
-	repo        *Repo
+	repo        *render.Repo
 	fsys        *kustomizeFS
 	allowRemote bool
 	done        map[string]bool // directories fully checked
@@ -120,21 +125,21 @@ func (w *kustomizeWalker) visit(ctx context.Context, dir string) error {
 	for i, d := range w.stack {
 		if d == dir {
 			cycle := append(append([]string{}, w.stack[i:]...), dir)
-			return &Error{File: dir, Err: fmt.Errorf("kustomization cycle: %s", strings.Join(cycle, " -> "))}
+			return &render.Error{File: dir, Err: fmt.Errorf("kustomization cycle: %s", strings.Join(cycle, " -> "))}
 		}
 	}
 	if w.done[dir] {
 		return nil
 	}
 	if len(w.stack) >= maxKustomizeDepth {
-		return &Error{File: dir, Err: fmt.Errorf("kustomizations nested deeper than %d", maxKustomizeDepth)}
+		return &render.Error{File: dir, Err: fmt.Errorf("kustomizations nested deeper than %d", maxKustomizeDepth)}
 	}
 	file, kust, err := w.load(dir)
 	if err != nil || kust == nil {
 		return err
 	}
 	if len(kust.HelmCharts) > 0 || len(kust.HelmChartInflationGenerator) > 0 {
-		return &Error{File: file, Err: errors.New("helmCharts inflation is not supported inside a kustomization; render the chart with the Helm source type instead")}
+		return &render.Error{File: file, Err: errors.New("helmCharts inflation is not supported inside a kustomization; render the chart with the Helm source type instead")}
 	}
 	if err := w.checkFiles(file, kust); err != nil {
 		return err
@@ -169,7 +174,7 @@ func (w *kustomizeWalker) load(dir string) (string, *types.Kustomization, error)
 		}
 		var k types.Kustomization
 		if err := yaml.Unmarshal(data, &k); err != nil {
-			return "", nil, &Error{File: file, Err: err}
+			return "", nil, &render.Error{File: file, Err: err}
 		}
 		return file, &k, nil
 	}
@@ -182,26 +187,26 @@ func (w *kustomizeWalker) entry(ctx context.Context, file, dir, entry string) er
 	if isRemoteFile(entry) {
 		return w.remote(file, entry)
 	}
-	c, err := Clean(path.Join(dir, entry))
+	c, err := render.Clean(path.Join(dir, entry))
 	if err != nil {
-		return &Error{File: file, Err: fmt.Errorf("resource %q leads outside the repository", entry)}
+		return &render.Error{File: file, Err: fmt.Errorf("resource %q leads outside the repository", entry)}
 	}
 	st, err := w.repo.Stat(c)
 	if errors.Is(err, fs.ErrNotExist) {
 		if looksLikeGitURL(entry) {
 			return w.remote(file, entry)
 		}
-		return &Error{File: file, Err: fmt.Errorf("resource %q: no such file or directory in the repository", entry)}
+		return &render.Error{File: file, Err: fmt.Errorf("resource %q: no such file or directory in the repository", entry)}
 	}
 	if err != nil {
-		return &Error{File: file, Err: fmt.Errorf("resource %q: %w", entry, err)}
+		return &render.Error{File: file, Err: fmt.Errorf("resource %q: %w", entry, err)}
 	}
 	if !st.IsDir() {
 		return nil
 	}
 	real, err := w.fsys.resolve(c)
 	if err != nil {
-		return &Error{File: file, Err: fmt.Errorf("resource %q: %w", entry, err)}
+		return &render.Error{File: file, Err: fmt.Errorf("resource %q: %w", entry, err)}
 	}
 	return w.visit(ctx, real)
 }
@@ -210,7 +215,7 @@ func (w *kustomizeWalker) remote(file, entry string) error {
 	if w.allowRemote {
 		return nil
 	}
-	return &Error{File: file, Err: fmt.Errorf("remote base %q is not allowed (only files in the repository are used; enable remote bases to fetch it)", entry)}
+	return &render.Error{File: file, Err: fmt.Errorf("remote base %q is not allowed (only files in the repository are used; enable remote bases to fetch it)", entry)}
 }
 
 // checkFiles refuses http(s) URLs in the fields that name files, which

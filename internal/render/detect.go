@@ -63,27 +63,6 @@ func Detect(repo *Repo, dir string) (Kind, error) {
 	return KindDirectory, nil
 }
 
-// checkDir validates a repository-relative directory: it must stay inside
-// the repository (no "../", no symlink out), exist, and be a directory.
-// It returns the clean name.
-func checkDir(repo *Repo, dir string) (string, error) {
-	c, err := Clean(dir)
-	if err != nil {
-		return "", &Error{Err: err} // Clean's message names the path
-	}
-	st, err := repo.Stat(c)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", &Error{File: c, Err: errors.New("path does not exist in the repository")}
-	}
-	if err != nil {
-		return "", err
-	}
-	if !st.IsDir() {
-		return "", &Error{File: c, Err: errors.New("path is not a directory")}
-	}
-	return c, nil
-}
-
 // Set holds one renderer per kind; a nil renderer is disabled.
 type Set struct {
 	Directory, Kustomize, Helm, HCL Renderer
@@ -153,16 +132,4 @@ func (s Set) renderer(k Kind) Renderer {
 		return s.HCL
 	}
 	return nil
-}
-
-// DisplayPath is how an error names a repository-relative path: clean,
-// and "the repository root" for the root.
-func DisplayPath(p string) string {
-	if c, err := Clean(p); err == nil && c != "." {
-		return c
-	}
-	if p == "" || p == "." {
-		return "the repository root"
-	}
-	return p
 }

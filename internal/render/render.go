@@ -1,8 +1,15 @@
 // Package render turns a directory of a checked-out repository into the
-// Kubernetes objects it declares. Each renderer (plain manifests, Kustomize,
-// Helm, HCL) lives in its own file. Every renderer reads files only through an
-// os.Root opened on the repository, so nothing outside the repository can be
-// read, whether by "../" or by a symlink.
+// Kubernetes objects it declares. It is the core the renderers share: the
+// Request and the Renderer interface, the repository they read through
+// (Repo: an os.Root opened on the repository, so nothing outside it can be
+// read, whether by "../" or by a symlink), manifest decoding, render errors
+// and limits, the Directory renderer of plain manifests, and the dispatch:
+// Detect says which kind of renderer a directory needs, and Set renders it
+// with the one it holds for that kind. The other renderers are packages
+// below it, each importing it and none another: kustomize, helm and hcl;
+// sops decrypts for Directory; sandbox, above them all, runs Kustomize,
+// Helm and HCL in a child process. Whoever builds a Set (the reconciler)
+// names the renderers it holds.
 package render
 
 import (

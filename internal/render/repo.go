@@ -132,3 +132,46 @@ func OpenRequest(req Request) (string, *Repo, error) {
 	}
 	return dir, repo, nil
 }
+
+// checkDir validates a repository-relative directory: it must stay inside
+// the repository (no "../", no symlink out), exist, and be a directory.
+// It returns the clean name.
+func checkDir(repo *Repo, dir string) (string, error) {
+	c, err := Clean(dir)
+	if err != nil {
+		return "", &Error{Err: err} // Clean's message names the path
+	}
+	st, err := repo.Stat(c)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", &Error{File: c, Err: errors.New("path does not exist in the repository")}
+	}
+	if err != nil {
+		return "", err
+	}
+	if !st.IsDir() {
+		return "", &Error{File: c, Err: errors.New("path is not a directory")}
+	}
+	return c, nil
+}
+
+// DisplayPath is how an error names a repository-relative path: clean,
+// and "the repository root" for the root.
+func DisplayPath(p string) string {
+	if c, err := Clean(p); err == nil && c != "." {
+		return c
+	}
+	if p == "" || p == "." {
+		return "the repository root"
+	}
+	return p
+}
+
+// unwrapPath drops the *fs.PathError wrapper, whose path is the os.Root's
+// internal name; callers put the repository-relative name back.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/tether-dev/tether/internal/object"
 	"io"
 	"io/fs"
 	"os"
 	"path"
 	"strings"
+
+	"github.com/tether-dev/tether/internal/object"
 
 	yaml "go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -240,16 +241,6 @@ func globMatch(pattern, rel string) bool {
 		}
 	}
 	return false
-}
-
-// unwrapPath drops the *fs.PathError wrapper, whose path is the os.Root's
-// internal name; callers put the repository-relative name back.
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // IsSOPSEncrypted reports whether data (YAML or JSON) has a document whose

@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/tether-dev/tether/internal/kube"
-
 	"github.com/tether-dev/tether/internal/render/helm"
 )
 

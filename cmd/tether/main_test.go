@@ -5,9 +5,8 @@ import (
 	"os"
 	"testing"
 
-	"github.com/tether-dev/tether/internal/testenv"
-
 	"github.com/tether-dev/tether/internal/render/sandbox"
+	"github.com/tether-dev/tether/internal/testenv"
 )
 
 // env is the real etcd + kube-apiserver every test of this package uses;

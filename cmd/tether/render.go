@@ -9,9 +9,8 @@ import (
 
 	"github.com/tether-dev/tether/internal/object"
 	"github.com/tether-dev/tether/internal/reconcile"
-	"github.com/tether-dev/tether/internal/source"
-
 	"github.com/tether-dev/tether/internal/render/helm"
+	"github.com/tether-dev/tether/internal/source"
 )
 
 func newRenderCmd(g *globalFlags) *cobra.Command {

@@ -13,16 +13,11 @@ import (
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
 	"github.com/tether-dev/tether/internal/render"
-
-	"github.com/tether-dev/tether/internal/render/sandbox"
-
 	"github.com/tether-dev/tether/internal/render/hcl"
-
-	"github.com/tether-dev/tether/internal/render/sops"
-
 	"github.com/tether-dev/tether/internal/render/helm"
-
 	"github.com/tether-dev/tether/internal/render/kustomize"
+	"github.com/tether-dev/tether/internal/render/sandbox"
+	"github.com/tether-dev/tether/internal/render/sops"
 )
 
 // renderApp renders the app's path in a checked-out revision with the

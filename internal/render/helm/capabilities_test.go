@@ -8,9 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tether-dev/tether/internal/render/rendertest"
-
 	"github.com/tether-dev/tether/internal/render"
+	"github.com/tether-dev/tether/internal/render/rendertest"
 )
 
 // clientGoInGoMod reads the k8s.io/client-go version from the product's go.mod.

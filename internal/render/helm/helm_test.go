@@ -11,9 +11,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/tether-dev/tether/internal/render/rendertest"
-
 	"github.com/tether-dev/tether/internal/render"
+	"github.com/tether-dev/tether/internal/render/rendertest"
 )
 
 func TestHelmMatchesHelmTemplate(t *testing.T) {

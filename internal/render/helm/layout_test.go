@@ -9,9 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tether-dev/tether/internal/render/rendertest"
-
 	"github.com/tether-dev/tether/internal/render"
+	"github.com/tether-dev/tether/internal/render/rendertest"
 )
 
 // helmLayoutCRD is a CRD file for a chart's crds/ directory.

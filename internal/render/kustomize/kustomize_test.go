@@ -13,9 +13,8 @@ import (
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
-	"github.com/tether-dev/tether/internal/render/rendertest"
-
 	"github.com/tether-dev/tether/internal/render"
+	"github.com/tether-dev/tether/internal/render/rendertest"
 )
 
 func kubectlKustomize(t testing.TB, dir string) []byte {

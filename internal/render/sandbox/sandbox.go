@@ -21,11 +21,8 @@ import (
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 
 	"github.com/tether-dev/tether/internal/render"
-
 	"github.com/tether-dev/tether/internal/render/hcl"
-
 	"github.com/tether-dev/tether/internal/render/helm"
-
 	"github.com/tether-dev/tether/internal/render/kustomize"
 )
 

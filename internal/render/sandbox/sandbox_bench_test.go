@@ -10,12 +10,9 @@ import (
 	"testing"
 
 	"github.com/tether-dev/tether/internal/render"
-
-	"github.com/tether-dev/tether/internal/render/rendertest"
-
 	"github.com/tether-dev/tether/internal/render/helm"
-
 	"github.com/tether-dev/tether/internal/render/kustomize"
+	"github.com/tether-dev/tether/internal/render/rendertest"
 )
 
 var (

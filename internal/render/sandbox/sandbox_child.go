@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/tether-dev/tether/internal/render"
-
 	"github.com/tether-dev/tether/internal/render/hcl"
 )
 

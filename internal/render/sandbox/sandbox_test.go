@@ -11,14 +11,10 @@ import (
 	"time"
 
 	"github.com/tether-dev/tether/internal/render"
-
-	"github.com/tether-dev/tether/internal/render/rendertest"
-
 	"github.com/tether-dev/tether/internal/render/hcl"
-
 	"github.com/tether-dev/tether/internal/render/helm"
-
 	"github.com/tether-dev/tether/internal/render/kustomize"
+	"github.com/tether-dev/tether/internal/render/rendertest"
 )
 
 // TestMain serves a render when this test binary is started by a Sandbox

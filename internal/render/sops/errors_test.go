@@ -11,9 +11,8 @@ import (
 	"filippo.io/age"
 	"github.com/getsops/sops/v3"
 
-	"github.com/tether-dev/tether/internal/render/rendertest"
-
 	"github.com/tether-dev/tether/internal/render"
+	"github.com/tether-dev/tether/internal/render/rendertest"
 )
 
 // encValue returns the encrypted value of key in a sops YAML file.

@@ -18,9 +18,8 @@ import (
 	"github.com/getsops/sops/v3/keys"
 	yaml "go.yaml.in/yaml/v3"
 
-	"github.com/tether-dev/tether/internal/render/rendertest"
-
 	"github.com/tether-dev/tether/internal/render"
+	"github.com/tether-dev/tether/internal/render/rendertest"
 )
 
 // The fixtures are encrypted in the tests with the sops library's own

@@ -127,7 +127,7 @@ func TestSyncHCLArticleApp(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
 	a.path = "infra"
-	article, err := os.ReadFile("../../internal/render/testdata/hcl/nginx/main.tf")
+	article, err := os.ReadFile("../../internal/render/hcl/testdata/nginx/main.tf")
 	if err != nil {
 		t.Fatal(err)
 	}

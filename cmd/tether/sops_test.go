@@ -14,7 +14,7 @@ import (
 )
 
 // sopsFixtures are files encrypted by the real sops CLI for age keys.
-const sopsFixtures = "../../internal/render/testdata/sops"
+const sopsFixtures = "../../internal/render/sops/testdata"
 
 // A SOPS-encrypted Secret in Git: refused without a key, applied with the
 // cleartext with --sops-age-key-file or a decryption Secret, and the

@@ -1,17 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
-	"time"
-
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apiextensions "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/tether-dev/tether/internal/kube"
 	"github.com/tether-dev/tether/internal/render/helm"
@@ -48,7 +41,7 @@ func TestHelmRendersForTheCluster(t *testing.T) {
 	a := newApp(t)
 	a.path = "chart"
 	group := strings.ReplaceAll(a.ns, "-", "") + ".example.com"
-	installGizmoCRD(t, group)
+	env.CRD(t, group, "Gizmo", "gizmos")
 	a.repo.Write("chart/Chart.yaml", "apiVersion: v2\nname: caps\nversion: 0.1.0\nkubeVersion: \">=1.21.0-0\"\n")
 	a.repo.Write("chart/templates/caps.yaml", fmt.Sprintf(capsTemplate, group))
 	a.repo.Write("old/Chart.yaml", "apiVersion: v2\nname: old\nversion: 0.1.0\nkubeVersion: \"<1.30.0-0\"\n")
@@ -132,38 +125,5 @@ func wantCaps(t *testing.T, what string, get func(name, key string) string, want
 		if got := get("caps", k); got != v {
 			t.Errorf("%s: caps %s = %q, want %q", what, k, got, v)
 		}
-	}
-}
-
-// installGizmoCRD creates a namespaced Gizmo CRD in group and waits until
-// it is served.
-func installGizmoCRD(t *testing.T, group string) {
-	t.Helper()
-	ctx := context.Background()
-	ext, err := apiextensions.NewForConfig(env.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	crd := &apiextensionsv1.CustomResourceDefinition{
-		ObjectMeta: metav1.ObjectMeta{Name: "gizmos." + group},
-		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
-			Group: group, Scope: apiextensionsv1.NamespaceScoped,
-			Names: apiextensionsv1.CustomResourceDefinitionNames{Kind: "Gizmo", Plural: "gizmos"},
-			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true,
-				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object"}}}},
-		},
-	}
-	if _, err := ext.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, crd, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = ext.ApiextensionsV1().CustomResourceDefinitions().Delete(context.Background(), crd.Name, metav1.DeleteOptions{})
-	})
-	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		_, err := cs().Discovery().ServerResourcesForGroupVersion(group + "/v1")
-		return err == nil, nil
-	})
-	if err != nil {
-		t.Fatalf("CRD %s not served: %v", crd.Name, err)
 	}
 }

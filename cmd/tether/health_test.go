@@ -13,54 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/yaml"
-
-	"github.com/tether-dev/tether/internal/health"
 )
-
-// installCRD creates a namespaced CRD with a status subresource and waits
-// until it is served; it is deleted when the test ends.
-func installCRD(t *testing.T, group, kind, plural string) {
-	t.Helper()
-	ctx := context.Background()
-	doc := fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: %[3]s.%[1]s
-spec:
-  group: %[1]s
-  scope: Namespaced
-  names: {plural: %[3]s, singular: %[4]s, kind: %[2]s, listKind: %[2]sList}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    subresources: {status: {}}
-    schema:
-      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
-`, group, kind, plural, strings.ToLower(kind))
-	crd := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal([]byte(doc), &crd.Object); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dyn(t).Resource(crdsGVR).Create(ctx, crd, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("create CRD: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = dyn(t).Resource(crdsGVR).Delete(context.Background(), crd.GetName(), metav1.DeleteOptions{})
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		live, err := dyn(t).Resource(crdsGVR).Get(ctx, crd.GetName(), metav1.GetOptions{})
-		if err == nil && health.Assess(live).Status == health.Healthy {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("CRD %s not established after 30s (last error %v)", crd.GetName(), err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
 
 // A CEL rule from --health-checks drives an app's health through
 // `tether sync --wait`: a custom resource with no conditions, which the
@@ -72,7 +25,7 @@ func TestCELHealthRuleDrivesSync(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
 	group := a.ns + ".health.example.com"
-	installCRD(t, group, "Database", "databases")
+	env.CRD(t, group, "Database", "databases")
 	gvr := schema.GroupVersionResource{Group: group, Version: "v1", Resource: "databases"}
 	db := func(size string) string {
 		return fmt.Sprintf("apiVersion: %s/v1\nkind: Database\nmetadata:\n  name: orders\nspec:\n  size: %s\n", group, size)

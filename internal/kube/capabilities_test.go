@@ -1,7 +1,6 @@
 package kube
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -9,11 +8,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apiextensions "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/tether-dev/tether/internal/testenv"
 )
@@ -99,7 +93,7 @@ func TestCapabilities(t *testing.T) {
 	}
 
 	group := fmt.Sprintf("caps%d.example.com", time.Now().UnixNano())
-	installCRD(t, group)
+	env.CRD(t, group, "Gizmo", "gizmos")
 	if caps, _ := c.Capabilities(); slices.Contains(caps.APIVersions, group+"/v1/Gizmo") {
 		t.Fatal("the cached capabilities already have the new CRD; the test shows nothing")
 	}
@@ -109,42 +103,10 @@ func TestCapabilities(t *testing.T) {
 	}
 
 	group2 := "b" + group
-	installCRD(t, group2)
+	env.CRD(t, group2, "Gizmo", "gizmos")
 	now := time.Now()
 	c.now = func() time.Time { return now.Add(CapabilitiesMaxAge + time.Second) }
 	if caps, _ := c.Capabilities(); !slices.Contains(caps.APIVersions, group2+"/v1/Gizmo") {
 		t.Errorf("after CapabilitiesMaxAge, APIVersions lack %s/v1/Gizmo", group2)
-	}
-}
-
-// installCRD creates a Gizmo CRD in group and waits until it is served.
-func installCRD(t *testing.T, group string) {
-	t.Helper()
-	ctx := context.Background()
-	ext, err := apiextensions.NewForConfig(env.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	crd := &apiextensionsv1.CustomResourceDefinition{
-		ObjectMeta: metav1.ObjectMeta{Name: "gizmos." + group},
-		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
-			Group: group, Scope: apiextensionsv1.NamespaceScoped,
-			Names: apiextensionsv1.CustomResourceDefinitionNames{Kind: "Gizmo", Plural: "gizmos"},
-			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true,
-				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object"}}}},
-		},
-	}
-	if _, err := ext.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, crd, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = ext.ApiextensionsV1().CustomResourceDefinitions().Delete(context.Background(), crd.Name, metav1.DeleteOptions{})
-	})
-	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		_, err := env.Clientset().Discovery().ServerResourcesForGroupVersion(group + "/v1")
-		return err == nil, nil
-	})
-	if err != nil {
-		t.Fatalf("CRD %s not served: %v", crd.Name, err)
 	}
 }

@@ -42,13 +42,7 @@ var generatorReasons = map[string]string{
 func (c *converter) argoApplicationSet(ctx context.Context, o Object) error {
 	n := newNotes(appSetReasons)
 	n.prefix = "ApplicationSet " + nsName(o.GetNamespace(), o.GetName()) + ": "
-	root := n.obj("", o.Object)
-	root.take("apiVersion")
-	root.take("kind")
-	root.take("status")
-	metadata(root.sub("metadata"), n)
-	spec := root.sub("spec")
-	root.done()
+	_, spec := n.open(o.Object)
 	goTemplate := spec.boolean("goTemplate")
 	options := spec.strs("goTemplateOptions")
 	tmpl := spec.sub("template").m

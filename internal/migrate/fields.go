@@ -73,6 +73,20 @@ func (n *notes) obj(path string, m map[string]any) *fields {
 	return &fields{path: path, m: cp, n: n}
 }
 
+// open reads an object's envelope: apiVersion, kind and status are taken
+// (there is nothing in them to carry over), metadata is read for its name,
+// and spec is returned for the converter.
+func (n *notes) open(obj map[string]any) (name string, spec *fields) {
+	root := n.obj("", obj)
+	root.take("apiVersion")
+	root.take("kind")
+	root.take("status")
+	name = metadata(root.sub("metadata"), n)
+	spec = root.sub("spec")
+	root.done()
+	return name, spec
+}
+
 func (f *fields) at(key string) string {
 	if f.path == "" {
 		return key

@@ -82,13 +82,7 @@ func (c *converter) gitRepository(ns, name string) *gitSource {
 	g := &gitSource{}
 	n := newNotes(fluxReasons)
 	n.prefix = "GitRepository " + nsName(ns, name) + ": "
-	root := n.obj("", o.Object)
-	root.take("apiVersion")
-	root.take("kind")
-	root.take("status")
-	metadata(root.sub("metadata"), n)
-	spec := root.sub("spec")
-	root.done()
+	_, spec := n.open(o.Object)
 	g.src.RepoURL = spec.str("url")
 	g.src.TargetRevision = gitRef(spec.sub("ref"), o.Unstructured)
 	if s := spec.sub("secretRef"); s.has("name") {
@@ -192,13 +186,7 @@ func (c *converter) unsupportedSource(field, kind, ns, name string) string {
 // fluxKustomization converts a Flux Kustomization and its GitRepository.
 func (c *converter) fluxKustomization(o Object) error {
 	n := newNotes(fluxReasons)
-	root := n.obj("", o.Object)
-	root.take("apiVersion")
-	root.take("kind")
-	root.take("status")
-	name := metadata(root.sub("metadata"), n)
-	spec := root.sub("spec")
-	root.done()
+	name, spec := n.open(o.Object)
 	kind, srcName, srcNS := sourceRef(spec.sub("sourceRef"), o.GetNamespace())
 	if kind != "GitRepository" {
 		c.skip(o.describe(), c.unsupportedSource("spec.sourceRef", kind, srcNS, srcName))

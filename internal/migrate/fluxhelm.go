@@ -16,13 +16,7 @@ import (
 // supported yet: those HelmReleases are reported as not imported.
 func (c *converter) fluxHelmRelease(o Object) error {
 	n := newNotes(fluxReasons)
-	root := n.obj("", o.Object)
-	root.take("apiVersion")
-	root.take("kind")
-	root.take("status")
-	name := metadata(root.sub("metadata"), n)
-	spec := root.sub("spec")
-	root.done()
+	name, spec := n.open(o.Object)
 	g, cs, skip := c.helmChartSource(o, spec)
 	if skip != "" || g == nil {
 		c.skip(o.describe(), skip)

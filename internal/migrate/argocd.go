@@ -40,13 +40,13 @@ var argoReasons = map[string]string{
 // argoSyncOptions say why Argo CD sync options are not carried over.
 var argoSyncOptions = map[string]string{
 	"Validate=false":                    "Tether always validates objects (server-side)",
-	"Replace=true":                      "Tether only applies server-side, it never replaces objects",
+	"Replace=true":                      "Tether replaces only the objects annotated argocd.argoproj.io/sync-options: Replace=true; it has no application-wide setting",
 	"PrunePropagationPolicy=foreground": "Tether deletes with background propagation",
 	"PrunePropagationPolicy=orphan":     "Tether deletes with background propagation",
 	"CreateNamespace=false":             "Tether creates the destination namespace when it is missing",
 	"ServerSideApply=false":             "Tether always applies server-side",
-	"Prune=false":                       "Tether prunes what left Git unless the object is annotated tether.dev/prune: \"false\"",
-	"Delete=false":                      "Tether prunes what left Git unless the object is annotated tether.dev/prune: \"false\"",
+	"Prune=false":                       "Tether keeps from pruning only the objects annotated argocd.argoproj.io/sync-options: Prune=false (or tether.dev/prune: \"false\"); it has no application-wide setting",
+	"Delete=false":                      "Tether leaves undeleted only the objects annotated argocd.argoproj.io/sync-options: Delete=false; it has no application-wide setting",
 }
 
 // carriedSyncOptions are how Tether always behaves.

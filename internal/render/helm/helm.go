@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"strings"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
@@ -32,7 +31,8 @@ import (
 // missing one is an error, never a download.
 //
 // Hooks (objects annotated helm.sh/hook) are returned after the main
-// objects, in helm's order, with their annotations kept; see HookPhase.
+// objects, in helm's order, with their annotations kept (internal/reconcile
+// reads them and runs the hooks in their phase).
 // Test hooks are dropped.
 type Renderer struct {
 	// ValueFiles are repository-relative paths (not chart-relative) of
@@ -213,56 +213,4 @@ func helmIsTest(h *release.Hook) bool {
 		}
 	}
 	return false
-}
-
-// Hook phases returned by HookPhase.
-const (
-	// HookPre objects (pre-install/pre-upgrade) are applied, and waited
-	// for, before the main objects.
-	HookPre = "pre"
-	// HookPost objects (post-install/post-upgrade) are applied after the
-	// main objects are healthy.
-	HookPost = "post"
-	// HookSkip objects are hooks for other events only (delete, rollback,
-	// test): a sync does not apply them.
-	HookSkip = "skip"
-)
-
-// HookPhase reads an object's helm.sh/hook annotation. phase is "" for an
-// object that is not a hook, else HookPre, HookPost or HookSkip (pre wins
-// when a hook names both pre- and post- events). deletePolicies are the
-// helm.sh/hook-delete-policy values; helm's default, before-hook-creation,
-// when a hook sets none.
-func HookPhase(obj *unstructured.Unstructured) (phase string, deletePolicies []string) {
-	ann := obj.GetAnnotations()
-	hooks, ok := ann[release.HookAnnotation]
-	if !ok {
-		return "", nil
-	}
-	phase = HookSkip
-	for _, e := range splitList(hooks) {
-		switch release.HookEvent(e) {
-		case release.HookPreInstall, release.HookPreUpgrade:
-			phase = HookPre
-		case release.HookPostInstall, release.HookPostUpgrade:
-			if phase != HookPre {
-				phase = HookPost
-			}
-		}
-	}
-	deletePolicies = splitList(ann[release.HookDeleteAnnotation])
-	if len(deletePolicies) == 0 {
-		deletePolicies = []string{string(release.HookBeforeHookCreation)}
-	}
-	return phase, deletePolicies
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }

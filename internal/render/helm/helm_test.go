@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -84,33 +83,16 @@ func helmFind(t *testing.T, objs []*unstructured.Unstructured, kind, name string
 	return nil
 }
 
-func TestHelmHookPhase(t *testing.T) {
-	tests := []struct {
-		ann        map[string]string
-		wantPhase  string
-		wantDelete []string
-	}{
-		{nil, "", nil},
-		{map[string]string{"helm.sh/hook": "pre-install,pre-upgrade", "helm.sh/hook-delete-policy": "before-hook-creation, hook-succeeded"}, HookPre, []string{"before-hook-creation", "hook-succeeded"}},
-		{map[string]string{"helm.sh/hook": "post-upgrade"}, HookPost, []string{"before-hook-creation"}},
-		{map[string]string{"helm.sh/hook": "post-install,pre-upgrade"}, HookPre, []string{"before-hook-creation"}},
-		{map[string]string{"helm.sh/hook": "pre-delete"}, HookSkip, []string{"before-hook-creation"}},
-	}
-	for _, tt := range tests {
-		obj := &unstructured.Unstructured{Object: map[string]any{}}
-		obj.SetAnnotations(tt.ann)
-		phase, del := HookPhase(obj)
-		if phase != tt.wantPhase || !reflect.DeepEqual(del, tt.wantDelete) {
-			t.Errorf("HookPhase(%v) = %q, %v; want %q, %v", tt.ann, phase, del, tt.wantPhase, tt.wantDelete)
-		}
-	}
-	// The fixture's migration Job is rendered as a pre hook.
+// The fixture's migration Job is rendered as a hook, its annotations kept
+// for the sync to read.
+func TestHelmKeepsHookAnnotations(t *testing.T) {
 	got, err := Renderer{}.Render(context.Background(), render.Request{RepoDir: rendertest.HelmRepo(t, "testdata/repo"), Path: "charts/shop", AppName: "shop"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if phase, del := HookPhase(helmFind(t, got, "Job", "shop-migrate")); phase != HookPre || len(del) != 2 {
-		t.Errorf("migration job: phase %q, delete %v; want pre with two policies", phase, del)
+	ann := helmFind(t, got, "Job", "shop-migrate").GetAnnotations()
+	if ann["helm.sh/hook"] == "" || ann["helm.sh/hook-delete-policy"] == "" {
+		t.Errorf("migration job annotations = %v; want helm.sh/hook and helm.sh/hook-delete-policy", ann)
 	}
 }
 

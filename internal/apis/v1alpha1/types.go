@@ -40,6 +40,12 @@ type ApplicationSpec struct {
 	// Pin, set by `tether rollback`, deploys a fixed earlier revision
 	// instead of following targetRevision, until `tether rollback --resume`.
 	Pin *Pin `json:"pin,omitempty"`
+	// RefSources are further Git repositories a render reads files from,
+	// each named by its Ref: the Helm value file "$values/envs/prod.yaml"
+	// is envs/prod.yaml in the ref source named "values" (Argo CD's
+	// multiple sources with ref). Their commits are part of the app's
+	// revision, so a change in one triggers a sync like a new chart version.
+	RefSources []RefSource `json:"refSources,omitempty"`
 	// Ignore names fields that Tether leaves to other writers (an HPA's
 	// spec.replicas, a webhook's injected fields): on an existing object
 	// they are neither compared nor applied. See IgnoreRule.
@@ -83,22 +89,42 @@ type Pin struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// Source says where the desired state is and how to render it.
+// Source says where the desired state is and how to render it. It is one
+// of three kinds: a Git repository (the default), a chart in a Helm
+// repository (Chart is set; RepoURL is an https:// repository with an
+// index.yaml or an oci:// registry path), or an OCI artifact holding
+// manifests (RepoURL is oci:// and Chart is empty, as `flux push
+// artifact` and `tether push artifact` write them).
 type Source struct {
-	// RepoURL is https://, http://, ssh://, git@host:path, file:// or a local path.
+	// RepoURL is https://, http://, ssh://, git@host:path, file:// or a
+	// local path for Git; a Helm repository URL when Chart is set;
+	// oci://host/path for an OCI artifact or an OCI chart repository.
 	RepoURL string `json:"repoURL"`
-	// TargetRevision is a branch, tag or full commit SHA; "" is the remote's HEAD.
+	// TargetRevision is, for Git, a branch, tag or full commit SHA ("" is
+	// the remote's HEAD); for a chart, a version or a semver constraint
+	// ("1.2.x", ">=4.0.0 <5"; "" is the newest stable version); for an OCI
+	// artifact, a tag or a digest "sha256:…" ("" is "latest").
 	TargetRevision string `json:"targetRevision,omitempty"`
-	// Path is the directory in the repository; "" is the root.
+	// Path is the directory in the repository or artifact; "" is the root.
+	// Not used with Chart.
 	Path string `json:"path,omitempty"`
+	// Chart is the name of a chart in the Helm repository RepoURL.
+	Chart string `json:"chart,omitempty"`
+	// Insecure allows plain HTTP to a chart repository or registry.
+	Insecure bool `json:"insecure,omitempty"`
 	// SecretRef names a Secret in the Application's namespace with
-	// credentials: username/password (HTTPS), or sshPrivateKey and knownHosts.
+	// credentials: username/password (HTTPS basic auth, also for chart
+	// repositories and registries), sshPrivateKey and knownHosts (Git over
+	// SSH), bearerToken (chart repositories and registries), ca.crt (a CA
+	// bundle to trust), tls.crt and tls.key (a client certificate). They
+	// are sent only to RepoURL's host.
 	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
 	// At most one of these forces a renderer; otherwise it is detected.
 	Directory *DirectorySource `json:"directory,omitempty"`
 	Kustomize *KustomizeSource `json:"kustomize,omitempty"`
 	Helm      *HelmSource      `json:"helm,omitempty"`
 	HCL       *HCLSource       `json:"hcl,omitempty"`
+	Jsonnet   *JsonnetSource   `json:"jsonnet,omitempty"`
 	// Decryption configures SOPS decryption of encrypted manifests.
 	Decryption *Decryption `json:"decryption,omitempty"`
 	// MaxBytes caps the bytes a render may read (default 10 MiB).
@@ -139,14 +165,45 @@ type KustomizeSource struct {
 
 // HelmSource renders a Helm chart.
 type HelmSource struct {
-	ReleaseName string   `json:"releaseName,omitempty"`
-	ValueFiles  []string `json:"valueFiles,omitempty"`
+	ReleaseName string `json:"releaseName,omitempty"`
+	// ValueFiles are read from the chart's directory, or, when they start
+	// with "$ref/", from the root of the ref source named ref.
+	ValueFiles []string `json:"valueFiles,omitempty"`
 	// Values are inline values, applied after the value files.
 	Values map[string]any `json:"values,omitempty"`
 }
 
 // HCLSource renders Terraform-style HCL.
 type HCLSource struct{}
+
+// JsonnetSource renders the *.jsonnet files of the path with Jsonnet, as
+// Argo CD's directory.jsonnet does.
+type JsonnetSource struct {
+	// TLAs are top-level arguments passed to every file's function.
+	TLAs []JsonnetVar `json:"tlas,omitempty"`
+	// ExtVars are external variables (std.extVar).
+	ExtVars []JsonnetVar `json:"extVars,omitempty"`
+	// Libs are library directories searched by import, relative to the
+	// repository root; they must stay inside it.
+	Libs []string `json:"libs,omitempty"`
+}
+
+// JsonnetVar is one top-level argument or external variable: a string,
+// or Jsonnet code when Code is true.
+type JsonnetVar struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+	Code  bool   `json:"code,omitempty"`
+}
+
+// RefSource is a Git repository whose files a render reads by its Ref.
+type RefSource struct {
+	// Ref names the source in value file paths ("$values/…").
+	Ref            string                `json:"ref"`
+	RepoURL        string                `json:"repoURL"`
+	TargetRevision string                `json:"targetRevision,omitempty"`
+	SecretRef      *LocalObjectReference `json:"secretRef,omitempty"`
+}
 
 // Decryption configures SOPS.
 type Decryption struct {

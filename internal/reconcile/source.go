@@ -47,6 +47,10 @@ func (r *Reconciler) Auth(ctx context.Context, app *v1alpha1.Application) (sourc
 		Password:      string(s.Data["password"]),
 		SSHPrivateKey: s.Data["sshPrivateKey"],
 		SSHKnownHosts: s.Data["knownHosts"],
+		BearerToken:   string(s.Data["bearerToken"]),
+		CABundle:      s.Data["ca.crt"],
+		ClientCert:    s.Data["tls.crt"],
+		ClientKey:     s.Data["tls.key"],
 	}, nil
 }
 

@@ -23,10 +23,29 @@ type Auth struct {
 	// always checked strictly: without them only the system-wide
 	// known_hosts file is consulted, so most SSH fetches need this.
 	SSHKnownHosts []byte
+	// BearerToken is sent as "Authorization: Bearer" to a chart
+	// repository or registry (not used for Git).
+	BearerToken string
+	// CABundle holds PEM certificates trusted, besides the system's, by
+	// chart repositories and registries; ClientCert and ClientKey are a
+	// PEM client certificate and its key presented to them.
+	CABundle, ClientCert, ClientKey []byte
 }
 
 // secrets lists the values that must never appear in an error.
-func (a Auth) secrets() []string { return []string{a.Password} }
+func (a Auth) secrets() []string { return a.Secrets() }
+
+// Secrets lists the values that must never appear in an error, a log line
+// or a status: the password and the token (empty ones left out).
+func (a Auth) Secrets() []string {
+	var out []string
+	for _, s := range []string{a.Password, a.BearerToken} {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
 
 // askpass answers git's username and password prompts from the environment
 // of the git process, so the secret is in no file and on no command line.

@@ -4,6 +4,8 @@ go 1.26.0
 
 require github.com/spf13/cobra v1.10.2
 
+require github.com/google/go-containerregistry v0.22.1 // indirect
+
 require (
 	cel.dev/expr v0.25.2 // indirect
 	cloud.google.com/go v0.123.0 // indirect

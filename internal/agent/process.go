@@ -126,12 +126,7 @@ func initiator(app *v1alpha1.Application, why reasons) string {
 	return "agent:" + why.String()
 }
 
-func shortSHA(s string) string {
-	if len(s) > 7 {
-		return s[:7]
-	}
-	return s
-}
+func shortSHA(s string) string { return v1alpha1.ShortRevision(s, 7) }
 
 // modeFor decides whether this run applies or only compares.
 func (a *Agent) modeFor(app *v1alpha1.Application, why reasons) reconcile.Mode {

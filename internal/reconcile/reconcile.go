@@ -238,9 +238,4 @@ func displayPath(p string) string {
 	return p
 }
 
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
-}
+func short(rev string) string { return v1alpha1.ShortRevision(rev, 12) }

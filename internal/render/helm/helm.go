@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strings"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
@@ -38,6 +39,10 @@ type Renderer struct {
 	// ValueFiles are repository-relative paths (not chart-relative) of
 	// value files, merged in order, later files winning.
 	ValueFiles []string
+	// RefDirs are the checkouts of the app's ref sources by name: a value
+	// file "$name/path" is path in RefDirs[name], read as contained as the
+	// repository's own files.
+	RefDirs map[string]string `json:"refDirs,omitempty"`
 	// Values are inline values merged over the value files (like --set,
 	// but structured).
 	Values map[string]any
@@ -68,7 +73,7 @@ func (h Renderer) Render(ctx context.Context, req render.Request) ([]*unstructur
 		return nil, err
 	}
 	defer repo.Close()
-	vals, err := h.values(repo)
+	vals, err := h.values(repo, req.MaxBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -89,10 +94,10 @@ func (h Renderer) Render(ctx context.Context, req render.Request) ([]*unstructur
 }
 
 // values merges the value files in order, then the inline values.
-func (h Renderer) values(repo *render.Repo) (map[string]any, error) {
+func (h Renderer) values(repo *render.Repo, maxBytes int64) (map[string]any, error) {
 	out := map[string]any{}
 	for _, f := range h.ValueFiles {
-		data, err := repo.ReadFile(f)
+		data, err := h.readValueFile(repo, f, maxBytes)
 		if err != nil {
 			return nil, err
 		}
@@ -103,6 +108,29 @@ func (h Renderer) values(repo *render.Repo) (map[string]any, error) {
 		out = helmMergeMaps(out, m)
 	}
 	return helmMergeMaps(out, h.Values), nil
+}
+
+// readValueFile reads a value file from the repository, or "$ref/path"
+// from a ref source's checkout.
+func (h Renderer) readValueFile(repo *render.Repo, f string, maxBytes int64) ([]byte, error) {
+	ref, rest, ok := strings.Cut(f, "/")
+	if !strings.HasPrefix(f, "$") || !ok {
+		return repo.ReadFile(f)
+	}
+	dir, found := h.RefDirs[ref[1:]]
+	if !found {
+		return nil, &render.Error{File: f, Err: fmt.Errorf("no ref source named %q (spec.refSources)", ref[1:])}
+	}
+	refRepo, err := render.OpenRepo(dir, maxBytes)
+	if err != nil {
+		return nil, &render.Error{File: f, Err: err}
+	}
+	defer refRepo.Close()
+	data, err := refRepo.ReadFile(rest)
+	if err != nil {
+		return nil, fmt.Errorf("ref source %q: %w", ref[1:], err)
+	}
+	return data, nil
 }
 
 // helmMergeMaps merges b over a as helm's `-f`/`--set` do: nested maps

@@ -22,9 +22,11 @@ deps:
 	@command -v chromium >/dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-# testenv builds the control-plane binaries (etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler, kwok) from Go modules into the
-# user cache; it does nothing when they are up to date.
+# testenv builds the test servers from Go modules into the user cache, one
+# cached build group per module under testenv/: the OCI registry (CNCF
+# Distribution, testenv/registry) and the control plane (etcd,
+# kube-apiserver, kube-controller-manager, kube-scheduler, kwok); it does
+# nothing when they are up to date.
 testenv:
 	@$(DEVCLUSTER) build >/dev/null
 

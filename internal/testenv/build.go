@@ -1,9 +1,11 @@
-// Package testenv builds and runs a private, real Kubernetes control plane on
-// loopback for Tether's tests and for `make cluster-up`: etcd and
-// kube-apiserver (profile APIServer), plus kube-controller-manager,
-// kube-scheduler and kwok with a fake node (profile Full). The binaries are
-// built from Go modules by the separate module in testenv/ at the repository
-// root, so the product never depends on k8s.io/kubernetes.
+// Package testenv builds and runs the real servers Tether's tests need, on
+// loopback: a private Kubernetes control plane (etcd and kube-apiserver in
+// profile APIServer, plus kube-controller-manager, kube-scheduler and kwok
+// with a fake node in profile Full; also behind `make cluster-up`) and an
+// OCI registry (CNCF Distribution, StartRegistry). The binaries are built
+// from Go modules under testenv/ at the repository root, one module per
+// build group, so the product never depends on k8s.io/kubernetes and one
+// group's build never invalidates another's.
 package testenv
 
 import (
@@ -19,15 +21,6 @@ import (
 	"strings"
 	"syscall"
 )
-
-// binaries are the commands the testenv module builds, by import path.
-var binaries = []string{
-	"k8s.io/kubernetes/cmd/kube-apiserver",
-	"k8s.io/kubernetes/cmd/kube-controller-manager",
-	"k8s.io/kubernetes/cmd/kube-scheduler",
-	"sigs.k8s.io/kwok/cmd/kwok",
-	"./cmd/etcd",
-}
 
 // kwokStages are the Stage files from kwok's module that make fake nodes
 // Ready and fake pods Running (kwok refuses to start without stages): the
@@ -63,40 +56,101 @@ func ModuleDir() (string, error) {
 	}
 }
 
+// A buildGroup is one module under testenv/ and the commands it builds,
+// cached together: a directory under the user cache named by prefix and a
+// hash of the module (moduleKey), built under a lock of the group's own, so
+// a build of one group never waits for or invalidates another's. Adding a
+// test server is adding a group (a module dir with a tools.go, and its
+// binaries).
+type buildGroup struct {
+	name     string   // for messages: "control-plane", "registry"
+	module   string   // module dir relative to testenv/ ("" = testenv/ itself)
+	prefix   string   // cache dir and lock name prefix
+	binaries []string // import paths (or ./cmd/... inside the module)
+	// extra lists files beside the binaries that must exist too, and
+	// writeExtra writes them (after a build, or when only they are missing).
+	extra      func(dir string) []string
+	writeExtra func(ctx context.Context, mod, dir string) error
+}
+
+// controlPlane is etcd, the Kubernetes components and kwok. Its prefix is
+// empty so the caches built before there were groups stay valid.
+var controlPlane = &buildGroup{
+	name: "control-plane",
+	binaries: []string{
+		"k8s.io/kubernetes/cmd/kube-apiserver",
+		"k8s.io/kubernetes/cmd/kube-controller-manager",
+		"k8s.io/kubernetes/cmd/kube-scheduler",
+		"sigs.k8s.io/kwok/cmd/kwok",
+		"./cmd/etcd",
+	},
+	extra: func(dir string) []string { return []string{stagesFile(dir)} },
+	writeExtra: func(ctx context.Context, mod, dir string) error {
+		return writeStages(ctx, mod, stagesFile(dir))
+	},
+}
+
+// registryGroup is CNCF Distribution's registry (registry.go).
+var registryGroup = &buildGroup{
+	name:     "registry",
+	module:   "registry",
+	prefix:   "registry-",
+	binaries: []string{"github.com/distribution/distribution/v3/cmd/registry"},
+}
+
+// groups are all the build groups, in the order `make testenv` builds them
+// (the quick ones first).
+var groups = []*buildGroup{registryGroup, controlPlane}
+
 // BinDir returns the directory holding the control-plane binaries, building
 // them first when the pinned versions changed (or they were never built).
-// The cache lives under the user's cache directory, keyed by a hash of the
-// testenv module's go.mod, go.sum and sources, so a fresh clone on the same
-// machine reuses it. The kwok stages file beside them is named by a hash of
-// kwokStages, so changing the list writes a new one without a rebuild.
 // Build output goes to log.
 func BinDir(ctx context.Context, log io.Writer) (string, error) {
-	mod, err := ModuleDir()
+	return controlPlane.binDir(ctx, log)
+}
+
+// BuildAll builds every group that is not up to date (`make testenv`) and
+// returns their directories.
+func BuildAll(ctx context.Context, log io.Writer) ([]string, error) {
+	var dirs []string
+	for _, g := range groups {
+		d, err := g.binDir(ctx, log)
+		if err != nil {
+			return dirs, err
+		}
+		dirs = append(dirs, d)
+	}
+	return dirs, nil
+}
+
+// binDir returns the group's directory, building it first when needed. The
+// cache lives under the user's cache directory (or $TETHER_TESTENV_CACHE),
+// keyed by a hash of the group's module (go.mod, go.sum and sources), so a
+// fresh clone on the same machine reuses it.
+func (g *buildGroup) binDir(ctx context.Context, log io.Writer) (string, error) {
+	root, err := ModuleDir()
 	if err != nil {
 		return "", err
 	}
+	mod := filepath.Join(root, g.module)
 	key, err := moduleKey(mod)
 	if err != nil {
 		return "", err
 	}
-	base := os.Getenv("TETHER_TESTENV_CACHE")
-	if base == "" {
-		uc, err := os.UserCacheDir()
-		if err != nil {
-			return "", err
-		}
-		base = filepath.Join(uc, "tether", "testenv")
+	base, err := cacheBase()
+	if err != nil {
+		return "", err
 	}
-	dir := filepath.Join(base, key)
-	if cached(dir) {
+	dir := filepath.Join(base, g.prefix+key)
+	if g.cached(dir) {
 		return dir, nil
 	}
 	if err := os.MkdirAll(base, 0o755); err != nil {
 		return "", err
 	}
-	// One build at a time per machine: parallel test binaries would
-	// otherwise all build the same 200 MB of binaries.
-	lock, err := os.OpenFile(filepath.Join(base, "build.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	// One build per group at a time per machine: parallel test binaries
+	// would otherwise all build the same binaries.
+	lock, err := os.OpenFile(filepath.Join(base, g.prefix+"build.lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return "", err
 	}
@@ -105,24 +159,43 @@ func BinDir(ctx context.Context, log io.Writer) (string, error) {
 		return "", err
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if cached(dir) {
+	if g.cached(dir) {
 		return dir, nil
 	}
 	complete := filepath.Join(dir, "complete")
 	if _, err := os.Stat(complete); err != nil {
-		if err := build(ctx, mod, dir, log); err != nil {
+		if err := g.build(ctx, mod, dir, log); err != nil {
 			return "", err
 		}
 		if err := os.WriteFile(complete, []byte(key+"\n"), 0o644); err != nil {
 			return "", err
 		}
 	}
-	return dir, writeStages(ctx, mod, stagesFile(dir))
+	if g.writeExtra != nil {
+		return dir, g.writeExtra(ctx, mod, dir)
+	}
+	return dir, nil
 }
 
-// cached reports whether dir holds the built binaries and the stages file.
-func cached(dir string) bool {
-	for _, f := range []string{filepath.Join(dir, "complete"), stagesFile(dir)} {
+// cacheBase is $TETHER_TESTENV_CACHE, else ~/.cache/tether/testenv.
+func cacheBase() (string, error) {
+	if base := os.Getenv("TETHER_TESTENV_CACHE"); base != "" {
+		return base, nil
+	}
+	uc, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(uc, "tether", "testenv"), nil
+}
+
+// cached reports whether dir holds the built binaries and the extra files.
+func (g *buildGroup) cached(dir string) bool {
+	files := []string{filepath.Join(dir, "complete")}
+	if g.extra != nil {
+		files = append(files, g.extra(dir)...)
+	}
+	for _, f := range files {
 		if _, err := os.Stat(f); err != nil {
 			return false
 		}
@@ -130,18 +203,18 @@ func cached(dir string) bool {
 	return true
 }
 
-func build(ctx context.Context, mod, dir string, log io.Writer) error {
+func (g *buildGroup) build(ctx context.Context, mod, dir string, log io.Writer) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "testenv: building control-plane binaries into %s (first time: several minutes)\n", dir)
-	args := append([]string{"build", "-o", dir + "/"}, binaries...)
+	fmt.Fprintf(log, "testenv: building %s binaries into %s (first time: minutes)\n", g.name, dir)
+	args := append([]string{"build", "-o", dir + "/"}, g.binaries...)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = mod
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("build control-plane binaries in %s: %w", mod, err)
+		return fmt.Errorf("build %s binaries in %s: %w", g.name, mod, err)
 	}
 	return nil
 }
@@ -182,7 +255,8 @@ func writeStages(ctx context.Context, mod, out string) error {
 }
 
 // moduleKey hashes what decides the binaries: the module's files (go.mod,
-// go.sum, sources) and the Go version.
+// go.sum, sources) and the Go version. A directory below mod with a go.mod
+// of its own is another group's module and is left out.
 func moduleKey(mod string) (string, error) {
 	h := sha256.New()
 	out, err := exec.Command("go", "env", "GOVERSION").Output()
@@ -191,8 +265,14 @@ func moduleKey(mod string) (string, error) {
 	}
 	h.Write(out)
 	err = filepath.WalkDir(mod, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil {
 			return err
+		}
+		if d.IsDir() {
+			if _, err := os.Stat(filepath.Join(p, "go.mod")); err == nil && p != mod {
+				return filepath.SkipDir
+			}
+			return nil
 		}
 		if name := d.Name(); name != "go.mod" && name != "go.sum" && !strings.HasSuffix(name, ".go") {
 			return nil

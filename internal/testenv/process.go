@@ -27,6 +27,12 @@ type process struct {
 // false the process is also killed if this process dies (Pdeathsig), so a
 // crashed or killed test binary leaves nothing behind.
 func startProcess(name, bin string, args []string, dir string, detach bool) (*process, error) {
+	return startProcessEnv(name, bin, args, nil, dir, detach)
+}
+
+// startProcessEnv is startProcess with env added to this process's
+// environment.
+func startProcessEnv(name, bin string, args, env []string, dir string, detach bool) (*process, error) {
 	logFile := filepath.Join(dir, name+".log")
 	f, err := os.Create(logFile)
 	if err != nil {
@@ -36,6 +42,9 @@ func startProcess(name, bin string, args []string, dir string, detach bool) (*pr
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.Dir = dir
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if !detach {
 		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL

@@ -1,7 +1,8 @@
 // Command devcluster runs the long-lived local control plane behind
-// `make cluster-up` and `make cluster-down`, and builds the binaries for
-// `make testenv`. Its state (kubeconfig, logs, etcd data, PIDs) lives in
-// the directory given by -dir.
+// `make cluster-up` and `make cluster-down`, and builds the binaries of
+// every testenv build group (registry, control plane) for `make testenv`.
+// Its state (kubeconfig, logs, etcd data, PIDs) lives in the directory
+// given by -dir.
 package main
 
 import (
@@ -50,8 +51,8 @@ func run(ctx context.Context, args []string) error {
 	}
 	switch verb {
 	case "build":
-		d, err := testenv.BinDir(ctx, os.Stderr)
-		if err == nil {
+		dirs, err := testenv.BuildAll(ctx, os.Stderr)
+		for _, d := range dirs {
 			fmt.Println(d)
 		}
 		return err

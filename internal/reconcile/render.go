@@ -16,6 +16,7 @@ import (
 	"github.com/tether-dev/tether/internal/render/hcl"
 	"github.com/tether-dev/tether/internal/render/helm"
 	"github.com/tether-dev/tether/internal/render/kustomize"
+	"github.com/tether-dev/tether/internal/render/plain"
 	"github.com/tether-dev/tether/internal/render/sandbox"
 	"github.com/tether-dev/tether/internal/render/sops"
 )
@@ -25,7 +26,7 @@ import (
 func (r *Reconciler) renderApp(ctx context.Context, app *v1alpha1.Application, rev fetched) ([]*unstructured.Unstructured, []string, error) {
 	src, dir := app.Spec.Source, rev.Dir
 	var warnings []string
-	dirR := render.NewDirectory()
+	dirR := plain.NewDirectory()
 	if src.Directory != nil && src.Directory.Recurse != nil {
 		dirR.Recurse = *src.Directory.Recurse
 	}

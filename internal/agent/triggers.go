@@ -125,4 +125,3 @@ func normalizeURL(raw string) string {
 	}
 	return strings.ToLower(u.Hostname()) + "/" + trim(u.Path)
 }
-

@@ -333,7 +333,7 @@ func authKey(a source.Auth) string {
 // content fetched cannot be used, and retrying will not change that.
 type invalidError struct{ error }
 
-func (e invalidError) Unwrap() error     { return e.error }
+func (e invalidError) Unwrap() error   { return e.error }
 func (e invalidError) Is(t error) bool { return t == source.ErrInvalid }
 
 func invalid(err error) error { return invalidError{err} }

@@ -44,7 +44,7 @@ func (r *Reconciler) renderApp(ctx context.Context, app *v1alpha1.Application, r
 	if h := src.Helm; h != nil {
 		chart.ValueFiles, chart.Values, chart.ReleaseName = h.ValueFiles, h.Values, h.ReleaseName
 	}
-	chart.RefDirs = rev.Refs
+	chart.RefDirs, chart.DependencyDir = rev.Refs, rev.ChartDeps
 	set = r.Rendering.Sandbox.Wrap(set)
 	set.Helm = helmForCluster{r: r, chart: chart}
 	var force render.Kind

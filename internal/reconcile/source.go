@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -70,6 +74,9 @@ func sourceKind(app *v1alpha1.Application) int {
 type fetched struct {
 	source.Revision
 	Refs map[string]string
+	// ChartDeps holds the dependencies a chart in Git does not vendor,
+	// fetched from their repositories ("" when none).
+	ChartDeps string
 }
 
 // fetch fetches every source of the app at the target.
@@ -89,6 +96,12 @@ func (r *Reconciler) fetch(ctx context.Context, app *v1alpha1.Application, t tar
 		return fetched{Revision: rev}, classifySource(err)
 	}
 	out := fetched{Revision: rev}
+	if sourceKind(app) == kindGit && rendersChart(app, rev.Dir) {
+		s := app.Spec.Source
+		if out.ChartDeps, err = r.charts().Dependencies(ctx, rev.Dir, s.Path, s.RepoURL, s.Insecure, auth); err != nil {
+			return out, classifySource(err)
+		}
+	}
 	var refs []v1alpha1.RefRevision
 	for _, rs := range app.Spec.RefSources {
 		auth, err := r.Auth(ctx, app, rs.SecretRef)
@@ -145,6 +158,24 @@ func (r *Reconciler) Resolve(ctx context.Context, app *v1alpha1.Application, ove
 		refs = append(refs, v1alpha1.RefRevision{Ref: rs.Ref, Commit: sha})
 	}
 	return v1alpha1.JoinRevision(primary, refs), nil
+}
+
+// rendersChart reports whether the app's path in a Git checkout is a Helm
+// chart that the Helm renderer will render (forced, or detected by its
+// Chart.yaml, and no other renderer forced).
+func rendersChart(app *v1alpha1.Application, checkout string) bool {
+	s := app.Spec.Source
+	if s.Directory != nil || s.Kustomize != nil || s.HCL != nil || s.Jsonnet != nil {
+		return false
+	}
+	root, err := os.OpenRoot(checkout)
+	if err != nil {
+		return false
+	}
+	defer root.Close()
+	p := path.Join(strings.TrimPrefix(path.Clean("/"+filepath.ToSlash(s.Path)), "/"), "Chart.yaml")
+	fi, err := root.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 func chartRef(app *v1alpha1.Application, version string) chart.Ref {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"regexp"
 	"strings"
 
@@ -43,6 +44,10 @@ type Renderer struct {
 	// file "$name/path" is path in RefDirs[name], read as contained as the
 	// repository's own files.
 	RefDirs map[string]string `json:"refDirs,omitempty"`
+	// DependencyDir holds, one chart directory per name, the dependencies
+	// that the source stage fetched for a chart that does not vendor them
+	// (internal/source/chart.Fetcher.Dependencies); "" when none.
+	DependencyDir string `json:"dependencyDir,omitempty"`
 	// Values are inline values merged over the value files (like --set,
 	// but structured).
 	Values map[string]any
@@ -81,6 +86,9 @@ func (h Renderer) Render(ctx context.Context, req render.Request) ([]*unstructur
 	if err != nil {
 		return nil, err
 	}
+	if err := h.addDependencies(chrt, req.MaxBytes); err != nil {
+		return nil, err
+	}
 	if deps := chrt.Metadata.Dependencies; deps != nil {
 		if err := action.CheckDependencies(chrt, deps); err != nil {
 			return nil, &render.Error{File: dir + "/Chart.yaml", Err: fmt.Errorf("chart dependencies %v (vendor them: run `helm dependency build` and commit charts/)", err)}
@@ -108,6 +116,34 @@ func (h Renderer) values(repo *render.Repo, maxBytes int64) (map[string]any, err
 		out = helmMergeMaps(out, m)
 	}
 	return helmMergeMaps(out, h.Values), nil
+}
+
+// addDependencies adds the charts in DependencyDir to chrt as subcharts,
+// as if they were in its charts/.
+func (h Renderer) addDependencies(chrt *chart.Chart, maxBytes int64) error {
+	if h.DependencyDir == "" {
+		return nil
+	}
+	deps, err := render.OpenRepo(h.DependencyDir, maxBytes)
+	if err != nil {
+		return err
+	}
+	defer deps.Close()
+	ents, err := fs.ReadDir(deps.FS(), ".")
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		sub, err := helmLoadChart(deps, e.Name())
+		if err != nil {
+			return fmt.Errorf("dependency %s: %w", e.Name(), err)
+		}
+		chrt.AddDependency(sub)
+	}
+	return nil
 }
 
 // readValueFile reads a value file from the repository, or "$ref/path"

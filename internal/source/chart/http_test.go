@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"github.com/tether-dev/tether/internal/source/chart/charttest"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -28,9 +29,9 @@ func readFile(t *testing.T, p string) string {
 }
 
 func TestHTTPResolvesConstraintAndFetchesOnce(t *testing.T) {
-	h := newHTTPRepo(t, "", "")
-	h.publish(t, testChart(t, "web", "1.0.0", nil), testChart(t, "web", "1.2.0", nil), testChart(t, "web", "2.0.0", nil),
-		testChart(t, "web", "1.3.0-rc.1", nil))
+	h := charttest.NewHTTPRepo(t, "", "")
+	h.Publish(t, charttest.Package(t, "web", "1.0.0", nil), charttest.Package(t, "web", "1.2.0", nil), charttest.Package(t, "web", "2.0.0", nil),
+		charttest.Package(t, "web", "1.3.0-rc.1", nil))
 	f := NewFetcher(t.TempDir())
 	ctx := context.Background()
 	ref := Ref{RepoURL: h.URL, Chart: "web", Version: "1.x", Insecure: true}
@@ -54,19 +55,19 @@ func TestHTTPResolvesConstraintAndFetchesOnce(t *testing.T) {
 	}
 
 	// A no-op poll is one conditional request; a cached fetch downloads nothing.
-	before := h.count()
+	before := h.Count()
 	if _, err := f.Resolve(ctx, ref, source.Auth{}); err != nil {
 		t.Fatal(err)
 	}
-	if got := h.count() - before; got != 1 {
+	if got := h.Count() - before; got != 1 {
 		t.Errorf("no-op resolve made %d requests, want 1", got)
 	}
-	before = h.count()
+	before = h.Count()
 	if _, err := f.Fetch(ctx, ref, source.Auth{}); err != nil {
 		t.Fatal(err)
 	}
-	if got := h.count() - before; got != 1 {
-		t.Errorf("cached fetch made %d requests (paths %v), want 1 (the index)", got, h.paths[len(h.paths)-int(got):])
+	if got := h.Count() - before; got != 1 {
+		t.Errorf("cached fetch made %d requests (paths %v), want 1 (the index)", got, h.Paths())
 	}
 
 	for _, tc := range []struct{ want, got string }{
@@ -78,21 +79,21 @@ func TestHTTPResolvesConstraintAndFetchesOnce(t *testing.T) {
 		}
 	}
 	// A new version matching the constraint is seen at the next resolve.
-	h.publish(t, testChart(t, "web", "1.4.0", nil))
+	h.Publish(t, charttest.Package(t, "web", "1.4.0", nil))
 	if r, err := f.Resolve(ctx, ref, source.Auth{}); err != nil || r.Version != "1.4.0" {
 		t.Errorf("after publishing 1.4.0: %v, %v", r.Version, err)
 	}
 }
 
 func TestHTTPBasicAuthStaysOnTheRepositoryHost(t *testing.T) {
-	h := newHTTPRepo(t, "alice", "s3cret-pass")
-	other := newHTTPRepo(t, "", "")
-	a := testChart(t, "web", "1.0.0", nil)
-	other.publish(t, a)
-	h.publish(t, a)
+	h := charttest.NewHTTPRepo(t, "alice", "s3cret-pass")
+	other := charttest.NewHTTPRepo(t, "", "")
+	a := charttest.Package(t, "web", "1.0.0", nil)
+	other.Publish(t, a)
+	h.Publish(t, a)
 	// The index points the archive at another host, with an absolute URL.
-	idx := strings.ReplaceAll(readFile(t, filepath.Join(h.dir, "index.yaml")), h.URL, other.URL)
-	if err := os.WriteFile(filepath.Join(h.dir, "index.yaml"), []byte(idx), 0o644); err != nil {
+	idx := strings.ReplaceAll(readFile(t, filepath.Join(h.Dir, "index.yaml")), h.URL, other.URL)
+	if err := os.WriteFile(filepath.Join(h.Dir, "index.yaml"), []byte(idx), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	f := NewFetcher(t.TempDir())
@@ -108,7 +109,7 @@ func TestHTTPBasicAuthStaysOnTheRepositoryHost(t *testing.T) {
 	if rev.Dir == "" {
 		t.Fatal("no dir")
 	}
-	for _, a := range other.gotAuth {
+	for _, a := range other.Authorizations() {
 		if a != "" {
 			t.Errorf("the other host got Authorization %q", a)
 		}
@@ -116,8 +117,8 @@ func TestHTTPBasicAuthStaysOnTheRepositoryHost(t *testing.T) {
 }
 
 func TestHTTPBadInput(t *testing.T) {
-	h := newHTTPRepo(t, "", "")
-	h.publish(t, testChart(t, "web", "1.0.0", nil), testChart(t, "web", "1.1.0", nil))
+	h := charttest.NewHTTPRepo(t, "", "")
+	h.Publish(t, charttest.Package(t, "web", "1.0.0", nil), charttest.Package(t, "web", "1.1.0", nil))
 	ctx := context.Background()
 	get := func(chart, version string) error {
 		_, err := NewFetcher(t.TempDir()).Fetch(ctx, Ref{RepoURL: h.URL, Chart: chart, Version: version, Insecure: true}, source.Auth{})
@@ -154,7 +155,7 @@ func TestHTTPIndexProblems(t *testing.T) {
 	entry := func(v, url, digest string) string {
 		return "  - version: " + v + "\n    name: web\n    apiVersion: v2\n    urls: [" + url + "]\n    digest: " + digest + "\n"
 	}
-	good := testChart(t, "web", "1.0.0", nil)
+	good := charttest.Package(t, "web", "1.0.0", nil)
 	for _, tc := range []struct {
 		name, index string
 		class       error
@@ -169,9 +170,9 @@ func TestHTTPIndexProblems(t *testing.T) {
 		{"digest mismatch", "apiVersion: v1\nentries:\n  web:\n" + entry("1.0.0", "web-1.0.0.tgz", strings.Repeat("ab", 32)), source.ErrInvalid, "the index says sha256:abab"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHTTPRepo(t, "", "")
-			h.publish(t, good)
-			if err := os.WriteFile(filepath.Join(h.dir, "index.yaml"), []byte(tc.index), 0o644); err != nil {
+			h := charttest.NewHTTPRepo(t, "", "")
+			h.Publish(t, good)
+			if err := os.WriteFile(filepath.Join(h.Dir, "index.yaml"), []byte(tc.index), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			f := NewFetcher(t.TempDir())
@@ -248,10 +249,10 @@ func TestHTTPArchiveProblems(t *testing.T) {
 		{"two charts", tarGz(t, chartYAML, tar.Header{Name: "other/Chart.yaml", Typeflag: tar.TypeReg, Linkname: "name: other\n"}), source.ErrInvalid, "2 chart directories"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHTTPRepo(t, "", "")
-			h.override["/web-1.0.0.tgz"] = func(w http.ResponseWriter, r *http.Request) { w.Write(tc.data) }
+			h := charttest.NewHTTPRepo(t, "", "")
+			h.Override("/web-1.0.0.tgz", func(w http.ResponseWriter, r *http.Request) { w.Write(tc.data) })
 			idx := "apiVersion: v1\nentries:\n  web:\n  - version: 1.0.0\n    name: web\n    urls: [web-1.0.0.tgz]\n"
-			os.WriteFile(filepath.Join(h.dir, "index.yaml"), []byte(idx), 0o644)
+			os.WriteFile(filepath.Join(h.Dir, "index.yaml"), []byte(idx), 0o644)
 			f := NewFetcher(t.TempDir())
 			_, err := f.Fetch(context.Background(), Ref{RepoURL: h.URL, Chart: "web", Version: "1.0.0", Insecure: true}, source.Auth{})
 			if !errors.Is(err, tc.class) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "chart web 1.0.0") {
@@ -290,8 +291,8 @@ func TestHTTPServerProblems(t *testing.T) {
 		}, download.ErrTooLarge, "index.yaml"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHTTPRepo(t, "", "")
-			h.override["/index.yaml"] = tc.handler
+			h := charttest.NewHTTPRepo(t, "", "")
+			h.Override("/index.yaml", tc.handler)
 			f := NewFetcher(t.TempDir())
 			f.Timeout, f.MaxIndexBytes = time.Second, 1<<20
 			start := time.Now()

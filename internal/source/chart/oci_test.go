@@ -3,6 +3,7 @@ package chart
 import (
 	"context"
 	"errors"
+	"github.com/tether-dev/tether/internal/source/chart/charttest"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -19,7 +20,7 @@ import (
 func TestOCIResolvesAndFetchesChartsPushedByHelm(t *testing.T) {
 	reg := testenv.StartRegistry(t, testenv.RegistryOptions{Auth: true, TLS: true})
 	path := reg.Repo(t)
-	pushOCI(t, reg, path, testChart(t, "web", "1.0.0", nil), testChart(t, "web", "1.2.0+build.7", nil), testChart(t, "web", "2.0.0", nil))
+	charttest.PushOCI(t, reg, path, charttest.Package(t, "web", "1.0.0", nil), charttest.Package(t, "web", "1.2.0+build.7", nil), charttest.Package(t, "web", "2.0.0", nil))
 	f := NewFetcher(t.TempDir())
 	ctx := context.Background()
 	auth := reg.Auth()
@@ -59,7 +60,7 @@ func TestOCIResolvesAndFetchesChartsPushedByHelm(t *testing.T) {
 		}
 	}
 	// A chart whose digest no longer matches the pin.
-	pushOCI(t, reg, path, testChart(t, "web", "2.0.0", map[string]string{"values.yaml": "greeting: changed\n"}))
+	charttest.PushOCI(t, reg, path, charttest.Package(t, "web", "2.0.0", map[string]string{"values.yaml": "greeting: changed\n"}))
 	_, err = NewFetcher(t.TempDir()).Fetch(ctx, Ref{RepoURL: reg.OCI(path), Chart: "web", Version: "2.0.0@sha256:" + strings.Repeat("0", 64)}, auth)
 	if !errors.Is(err, source.ErrInvalid) || !strings.Contains(err.Error(), "not the pinned") {
 		t.Errorf("re-published pin: %v", err)
@@ -82,7 +83,7 @@ func countingProxy(t *testing.T, reg *testenv.Registry) (*httptest.Server, *atom
 func TestOCINoOpPollIsOneRequest(t *testing.T) {
 	reg := testenv.StartRegistry(t, testenv.RegistryOptions{Auth: true})
 	path := reg.Repo(t)
-	pushOCI(t, reg, path, testChart(t, "web", "1.0.0", nil), testChart(t, "web", "1.1.0", nil))
+	charttest.PushOCI(t, reg, path, charttest.Package(t, "web", "1.0.0", nil), charttest.Package(t, "web", "1.1.0", nil))
 	proxy, n := countingProxy(t, reg)
 	f := NewFetcher(t.TempDir())
 	ctx := context.Background()
@@ -109,7 +110,7 @@ func TestOCINoOpPollIsOneRequest(t *testing.T) {
 		}
 	}
 	// A new matching version is picked up.
-	pushOCI(t, reg, path, testChart(t, "web", "1.5.0", nil))
+	charttest.PushOCI(t, reg, path, charttest.Package(t, "web", "1.5.0", nil))
 	r, err := f.Resolve(ctx, Ref{RepoURL: repoURL, Chart: "web", Version: "1.x", Insecure: true}, auth)
 	if err != nil || r.Version != "1.5.0" {
 		t.Errorf("after pushing 1.5.0: %v %v", r.Version, err)

@@ -1,4 +1,8 @@
-package chart
+// Package charttest serves and publishes Helm charts for tests: charts
+// packaged with the Helm SDK, HTTP chart repositories indexed by the Helm
+// SDK's own repository code, and pushes to a real registry with Helm's
+// registry client.
+package charttest
 
 import (
 	"bytes"
@@ -11,8 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/registry"
 	"helm.sh/helm/v3/pkg/repo"
 
@@ -21,7 +25,7 @@ import (
 
 // testChart writes a chart directory and packages it with the Helm SDK,
 // as `helm package` does; it returns the archive's path.
-func testChart(t *testing.T, name, version string, extra map[string]string) string {
+func Package(t testing.TB, name, version string, extra map[string]string) string {
 	t.Helper()
 	src := filepath.Join(t.TempDir(), name)
 	files := map[string]string{
@@ -37,8 +41,31 @@ func testChart(t *testing.T, name, version string, extra map[string]string) stri
 	for k, v := range extra {
 		files[k] = v
 	}
+	WriteChart(t, src, files)
+	return PackageDir(t, src)
+}
+
+// packageChart packages a chart directory as `helm package` does, but
+// without its check that dependencies are vendored (the archive a
+// repository may serve, and what Tether must then complete).
+func PackageDir(t testing.TB, src string) string {
+	t.Helper()
+	c, err := loader.LoadDir(src)
+	if err != nil {
+		t.Fatalf("load %s: %v", src, err)
+	}
+	out, err := chartutil.Save(c, t.TempDir())
+	if err != nil {
+		t.Fatalf("package %s: %v", src, err)
+	}
+	return out
+}
+
+// chartDirOf writes a chart's files under dir/name.
+func WriteChart(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
 	for rel, body := range files {
-		p := filepath.Join(src, rel)
+		p := filepath.Join(dir, rel)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -46,20 +73,13 @@ func testChart(t *testing.T, name, version string, extra map[string]string) stri
 			t.Fatal(err)
 		}
 	}
-	pkg := action.NewPackage()
-	pkg.Destination = t.TempDir()
-	out, err := pkg.Run(src, nil)
-	if err != nil {
-		t.Fatalf("helm package %s: %v", name, err)
-	}
-	return out
 }
 
-// httpRepo is a chart repository served from a directory that the Helm
+// HTTPRepo is a chart repository served from a directory that the Helm
 // SDK's own repository code indexes (as `helm repo index` does).
-type httpRepo struct {
+type HTTPRepo struct {
 	*httptest.Server
-	dir      string
+	Dir      string
 	requests atomic.Int64
 	mu       sync.Mutex
 	paths    []string // requested paths, in order; guarded by mu
@@ -68,10 +88,10 @@ type httpRepo struct {
 	override map[string]func(http.ResponseWriter, *http.Request)
 }
 
-func newHTTPRepo(t *testing.T, user, pass string) *httpRepo {
+func NewHTTPRepo(t testing.TB, user, pass string) *HTTPRepo {
 	t.Helper()
-	h := &httpRepo{dir: t.TempDir(), auth: [2]string{user, pass}, override: map[string]func(http.ResponseWriter, *http.Request){}}
-	fs := http.FileServer(http.Dir(h.dir))
+	h := &HTTPRepo{Dir: t.TempDir(), auth: [2]string{user, pass}, override: map[string]func(http.ResponseWriter, *http.Request){}}
+	fs := http.FileServer(http.Dir(h.Dir))
 	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.requests.Add(1)
 		h.mu.Lock()
@@ -97,32 +117,32 @@ func newHTTPRepo(t *testing.T, user, pass string) *httpRepo {
 }
 
 // publish copies archives into the repository and re-indexes it.
-func (h *httpRepo) publish(t *testing.T, archives ...string) {
+func (h *HTTPRepo) Publish(t testing.TB, archives ...string) {
 	t.Helper()
 	for _, a := range archives {
 		data, err := os.ReadFile(a)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(h.dir, filepath.Base(a)), data, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(h.Dir, filepath.Base(a)), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	idx, err := repo.IndexDirectory(h.dir, h.URL)
+	idx, err := repo.IndexDirectory(h.Dir, h.URL)
 	if err != nil {
 		t.Fatalf("index: %v", err)
 	}
 	idx.SortEntries()
-	if err := idx.WriteFile(filepath.Join(h.dir, "index.yaml"), 0o644); err != nil {
+	if err := idx.WriteFile(filepath.Join(h.Dir, "index.yaml"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func (h *httpRepo) count() int64 { return h.requests.Load() }
+func (h *HTTPRepo) Count() int64 { return h.requests.Load() }
 
 // pushOCI pushes chart archives to a registry with the Helm SDK's registry
 // client, as `helm push` does; repoPath is the path under the host.
-func pushOCI(t *testing.T, reg *testenv.Registry, repoPath string, archives ...string) {
+func PushOCI(t testing.TB, reg *testenv.Registry, repoPath string, archives ...string) {
 	t.Helper()
 	opts := []registry.ClientOption{
 		registry.ClientOptCredentialsFile(filepath.Join(t.TempDir(), "config.json")),
@@ -164,3 +184,24 @@ func loaderMeta(data []byte) (*chartMeta, error) {
 }
 
 type chartMeta struct{ Name, Version string }
+
+// Override serves path with handler instead of the repository's file.
+func (h *HTTPRepo) Override(path string, handler func(http.ResponseWriter, *http.Request)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.override[path] = handler
+}
+
+// Paths are the paths requested so far, in order.
+func (h *HTTPRepo) Paths() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.paths...)
+}
+
+// Authorizations are the Authorization headers of the requests so far.
+func (h *HTTPRepo) Authorizations() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.gotAuth...)
+}

@@ -29,8 +29,10 @@ import (
 //
 // The chart and its value files are read through the repository's
 // contained reader: a symlink or path leaving the repository is an error.
-// Dependencies must be vendored in charts/ (directories or .tgz); a
-// missing one is an error, never a download.
+// Dependencies are read from charts/ (directories or .tgz) and from
+// DependencyDir, where the source stage puts the ones it fetched from
+// their repositories; the renderer never downloads anything, and a
+// dependency in neither place is an error.
 //
 // Hooks (objects annotated helm.sh/hook) are returned after the main
 // objects, in helm's order, with their annotations kept (internal/reconcile
@@ -91,7 +93,7 @@ func (h Renderer) Render(ctx context.Context, req render.Request) ([]*unstructur
 	}
 	if deps := chrt.Metadata.Dependencies; deps != nil {
 		if err := action.CheckDependencies(chrt, deps); err != nil {
-			return nil, &render.Error{File: dir + "/Chart.yaml", Err: fmt.Errorf("chart dependencies %v (vendor them: run `helm dependency build` and commit charts/)", err)}
+			return nil, &render.Error{File: dir + "/Chart.yaml", Err: fmt.Errorf("chart dependencies %v (a dependency without a repository must be vendored in charts/)", err)}
 		}
 	}
 	rel, err := h.install(ctx, req, chrt, vals)

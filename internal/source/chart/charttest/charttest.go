@@ -45,7 +45,16 @@ func Package(t testing.TB, name, version string, extra map[string]string) string
 	return PackageDir(t, src)
 }
 
-// packageChart packages a chart directory as `helm package` does, but
+// PackageFiles packages a chart made of exactly files (Chart.yaml
+// included), written under a directory named name.
+func PackageFiles(t testing.TB, name string, files map[string]string) string {
+	t.Helper()
+	src := filepath.Join(t.TempDir(), name)
+	WriteChart(t, src, files)
+	return PackageDir(t, src)
+}
+
+// PackageDir packages a chart directory as `helm package` does, but
 // without its check that dependencies are vendored (the archive a
 // repository may serve, and what Tether must then complete).
 func PackageDir(t testing.TB, src string) string {

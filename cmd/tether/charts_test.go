@@ -141,8 +141,8 @@ func TestRenderChartInGitWithDependencyFromRepository(t *testing.T) {
 	a := newApp(t)
 	a.path = "umbrella"
 	files := map[string]string{
-		"umbrella/Chart.yaml":  "apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n- name: web\n  version: ^1.0.0\n  repository: " + h.URL + "\n",
-		"umbrella/values.yaml": "web:\n  greeting: via-umbrella\n",
+		"umbrella/Chart.yaml":         "apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n- name: web\n  version: ^1.0.0\n  repository: " + h.URL + "\n",
+		"umbrella/values.yaml":        "web:\n  greeting: via-umbrella\n",
 		"umbrella/templates/own.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: own}\ndata: {web: {{ .Values.web.greeting | quote }}}\n",
 	}
 	for f, body := range files {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/rand"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -114,10 +115,12 @@ func tarGz(t *testing.T, entries ...tarEntry) []byte {
 		if err := tw.WriteHeader(hdr); err != nil {
 			t.Fatal(err)
 		}
-		if e.size > 0 {
-			if _, err := tw.Write(bytes.Repeat([]byte{e.fill}, int(e.size))); err != nil {
-				t.Fatal(err)
-			}
+		data := bytes.Repeat([]byte{e.fill}, int(e.size))
+		if e.random {
+			_, _ = rand.Read(data)
+		}
+		if _, err := tw.Write(data); err != nil {
+			t.Fatal(err)
 		}
 	}
 	if err := tw.Close(); err != nil {
@@ -130,9 +133,10 @@ func tarGz(t *testing.T, entries ...tarEntry) []byte {
 }
 
 type tarEntry struct {
-	name string
-	size int64
-	fill byte
+	name   string
+	size   int64
+	fill   byte
+	random bool // random bytes instead of fill: incompressible
 }
 
 // pushManifest pushes a hand-built manifest (OCI, Flux's config media
@@ -246,4 +250,12 @@ func count(reqs []string, fragment string) int {
 		}
 	}
 	return n
+}
+
+func remoteWriteIndex(reg *testenv.Registry, repo, tag string, idx v1.ImageIndex) error {
+	ref, err := name.NewTag(reg.Host+"/"+repo+":"+tag, name.Insecure)
+	if err != nil {
+		return err
+	}
+	return remote.WriteIndex(ref, idx, registryOptions(reg)...)
 }

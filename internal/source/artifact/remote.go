@@ -184,12 +184,14 @@ func (r *remoteRef) fail(ctx context.Context, op string, err error) error {
 	msg := r.client.Redact(err.Error())
 	var te *transport.Error
 	if errors.As(err, &te) {
+		status := fmt.Sprintf("%d %s", te.StatusCode, http.StatusText(te.StatusCode))
 		switch te.StatusCode {
 		case http.StatusNotFound:
-			return fmt.Errorf("%s: %s: %s: %w", r, op, msg, source.ErrNotFound)
+			return fmt.Errorf("%s: %s: %s (%s): %w", r, op, status, msg, source.ErrNotFound)
 		case http.StatusUnauthorized, http.StatusForbidden:
-			return fmt.Errorf("%s: %s: %s: %w", r, op, msg, source.ErrAuth)
+			return fmt.Errorf("%s: %s: %s (%s): %w", r, op, status, msg, source.ErrAuth)
 		}
+		return fmt.Errorf("%s: %s: %s (%s)", r, op, status, msg)
 	}
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return fmt.Errorf("%s: %s: %w", r, op, context.Canceled)

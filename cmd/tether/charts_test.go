@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/tether-dev/tether/internal/appctl"
 	"github.com/tether-dev/tether/internal/render/rendertest"
 	"github.com/tether-dev/tether/internal/source/chart/charttest"
 	"github.com/tether-dev/tether/internal/testenv"
@@ -268,4 +269,59 @@ func readAll(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// An OCI artifact published with `tether push artifact` is a source like
+// a branch: synced by tag, re-pushed under the same tag with a change, and
+// synced again; its revision is tag@digest.
+func TestSyncOCIArtifactPushedByTether(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	path := reg.Repo(t)
+	a := newApp(t)
+	tree := t.TempDir()
+	write := func(value string) {
+		rendertest.WriteTree(t, tree, map[string]string{"app/cm.yaml": configMapYAML("from-oci", value), "app/kustomization.yaml": "resources: [cm.yaml]\n"})
+	}
+	push := func() string {
+		t.Helper()
+		res := a.tether("push", "artifact", reg.OCI(path)+":prod", "--path", tree, "--insecure", "--source", "https://git.example.com/org/config.git", "--revision", "main@sha1:abc123")
+		if res.code != 0 {
+			t.Fatalf("push: %s", res)
+		}
+		return strings.TrimSpace(res.stdout)
+	}
+	write("one")
+	push()
+	sync := func() {
+		t.Helper()
+		res := a.tether("sync", "--repo", reg.OCI(path), "--revision", "prod", "--path", "app", "--insecure", "--name", "oci", "-n", a.ns, "--app-namespace", a.appN)
+		if res.code != 0 {
+			t.Fatalf("sync: %s", res)
+		}
+	}
+	sync()
+	cm := func() string {
+		got, err := cs().CoreV1().ConfigMaps(a.ns).Get(context.Background(), "from-oci", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Data["key"]
+	}
+	if cm() != "one" {
+		t.Fatalf("value %q", cm())
+	}
+	write("two")
+	digest := push()
+	sync()
+	if cm() != "two" {
+		t.Errorf("after re-pushing prod: value %q", cm())
+	}
+	got, err := appctl.Get(context.Background(), dyn(t), a.appN, "oci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev := got.Status.LastAppliedRevision; rev == nil || !strings.HasPrefix(rev.Revision, "prod@sha256:") || !strings.Contains(digest, strings.TrimPrefix(rev.Revision, "prod@")) {
+		t.Errorf("revision %+v, pushed %q", rev, digest)
+	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/tether-dev/tether/internal/object"
 	"github.com/tether-dev/tether/internal/plan"
 	"github.com/tether-dev/tether/internal/source"
+	"github.com/tether-dev/tether/internal/source/artifact"
 	"github.com/tether-dev/tether/internal/source/chart"
 )
 
@@ -33,6 +34,10 @@ type Reconciler struct {
 	// beside the Fetcher's checkouts.
 	Charts     *chart.Fetcher
 	chartsOnce sync.Once
+	// Artifacts fetches OCI artifacts; nil: one caching beside the
+	// Fetcher's checkouts.
+	Artifacts     *artifact.Fetcher
+	artifactsOnce sync.Once
 	// Decrypt decrypts SOPS-encrypted files; nil means encrypted files are errors.
 	Decrypt func(file string, data []byte) ([]byte, error)
 	Apply   apply.Options

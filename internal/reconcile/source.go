@@ -15,6 +15,7 @@ import (
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
 	"github.com/tether-dev/tether/internal/source"
 	"github.com/tether-dev/tether/internal/source/archive"
+	"github.com/tether-dev/tether/internal/source/artifact"
 	"github.com/tether-dev/tether/internal/source/chart"
 	"github.com/tether-dev/tether/internal/source/download"
 )
@@ -45,6 +46,9 @@ func targetOf(app *v1alpha1.Application, override string, followBranch bool) tar
 	case app.Spec.Pin != nil && !followBranch:
 		primary, refs := v1alpha1.SplitRevision(app.Spec.Pin.Revision)
 		t.primary = primary
+		if _, digest, ok := strings.Cut(primary, "@"); ok && sourceKind(app) == kindArtifact {
+			t.primary = digest // an artifact is pinned by its digest
+		}
 		for k, v := range refs {
 			if _, ok := t.refs[k]; ok {
 				t.refs[k] = v
@@ -58,11 +62,15 @@ func targetOf(app *v1alpha1.Application, override string, followBranch bool) tar
 const (
 	kindGit = iota
 	kindChart
+	kindArtifact
 )
 
 func sourceKind(app *v1alpha1.Application) int {
-	if app.Spec.Source.Chart != "" {
+	switch {
+	case app.Spec.Source.Chart != "":
 		return kindChart
+	case chart.IsOCI(app.Spec.Source.RepoURL):
+		return kindArtifact
 	}
 	return kindGit
 }
@@ -89,6 +97,8 @@ func (r *Reconciler) fetch(ctx context.Context, app *v1alpha1.Application, t tar
 	switch sourceKind(app) {
 	case kindChart:
 		rev, err = r.charts().Fetch(ctx, chartRef(app, t.primary), auth)
+	case kindArtifact:
+		rev, err = r.artifacts().Fetch(ctx, app.Spec.Source.RepoURL, t.primary, auth, app.Spec.Source.Insecure)
 	default:
 		rev, err = r.Fetcher.Fetch(ctx, app.Spec.Source.RepoURL, t.primary, auth)
 	}
@@ -140,6 +150,10 @@ func (r *Reconciler) Resolve(ctx context.Context, app *v1alpha1.Application, ove
 			return "", classifySource(err)
 		}
 		primary = res.Revision()
+	case kindArtifact:
+		if primary, err = r.artifacts().Resolve(ctx, app.Spec.Source.RepoURL, t.primary, auth, app.Spec.Source.Insecure); err != nil {
+			return "", classifySource(err)
+		}
 	default:
 		if primary, err = r.Fetcher.Resolve(ctx, app.Spec.Source.RepoURL, t.primary, auth); err != nil {
 			return "", classifySource(err)
@@ -191,6 +205,16 @@ func (r *Reconciler) charts() *chart.Fetcher {
 		}
 	})
 	return r.Charts
+}
+
+// artifacts is the OCI artifact fetcher, caching beside the Git checkouts.
+func (r *Reconciler) artifacts() *artifact.Fetcher {
+	r.artifactsOnce.Do(func() {
+		if r.Artifacts == nil {
+			r.Artifacts = &artifact.Fetcher{CacheDir: filepath.Join(r.Fetcher.CacheDir, "artifacts")}
+		}
+	})
+	return r.Artifacts
 }
 
 func joinSubject(subject, ref, refSubject string) string {

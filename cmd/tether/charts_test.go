@@ -259,7 +259,6 @@ func TestSyncChartFromRepositoryFollowsVersionsAndValues(t *testing.T) {
 	}
 }
 
-
 // An OCI artifact published with `tether push artifact` is a source like
 // a branch: synced by tag, re-pushed under the same tag with a change, and
 // synced again; its revision is tag@digest.

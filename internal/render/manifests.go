@@ -1,7 +1,10 @@
 package render
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -70,4 +73,29 @@ func (s dupSet) add(file string, line int, u *unstructured.Unstructured) error {
 	}
 	s[id] = origin{file: file, line: line}
 	return nil
+}
+
+// checkDuplicates fails when two of objs (from different renderers of one
+// directory) have the same ID, naming the files their source annotations
+// give.
+func checkDuplicates(objs []*unstructured.Unstructured) error {
+	seen := dupSet{}
+	var errs []error
+	for _, u := range objs {
+		file, line := splitSource(u.GetAnnotations()[object.SourceAnnotation])
+		if err := seen.add(file, line, u); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// splitSource reads an object.SourceAnnotation: "file:line" or "file".
+func splitSource(src string) (string, int) {
+	if i := strings.LastIndexByte(src, ':'); i > 0 {
+		if n, err := strconv.Atoi(src[i+1:]); err == nil {
+			return src[:i], n
+		}
+	}
+	return src, 0
 }

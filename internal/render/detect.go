@@ -99,7 +99,7 @@ type Set struct {
 // Render renders req with the renderer force names, or, when force is
 // empty, with the one Detect picks, within req.Limits: a render that runs
 // past the time limit, or whose objects pass the output limit, fails with
-// a *LimitError. (Helm's template engine and krusty do not watch ctx: in
+// a *LimitError. (Helm's template engine, krusty and go-jsonnet do not watch ctx: in
 // process they stop at the time limit only between steps; in a sandbox.Sandbox
 // their process is killed.)
 func (s Set) Render(ctx context.Context, req Request, force Kind) ([]*unstructured.Unstructured, error) {
@@ -163,7 +163,7 @@ func (s Set) kind(req Request, force Kind) (Kind, error) {
 	defer repo.Close()
 	if force != "" {
 		dir, err := checkDir(repo, req.Path)
-		if err == nil && force == KindDirectory && hasJsonnet(repo, dir) {
+		if err == nil && force == KindDirectory && s.Jsonnet != nil && hasJsonnet(repo, dir) {
 			force = KindJsonnet // a directory's Jsonnet files are part of it, as in Argo CD
 		}
 		return force, err

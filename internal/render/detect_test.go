@@ -143,6 +143,7 @@ func TestSetRender(t *testing.T) {
 		{name: "forced directory with jsonnet files renders them too", set: all, path: "mixed", force: render.KindDirectory, want: "directory jsonnet"},
 		{name: "jsonnet disabled", set: render.Set{Directory: named("directory")}, path: "mixed",
 			wantErr: "Jsonnet files found at mixed but the Jsonnet renderer is not enabled"},
+		{name: "jsonnet disabled, directory forced", set: render.Set{Directory: named("directory")}, path: "mixed", force: render.KindDirectory, want: "directory"},
 		{name: "an object from plain manifests and from jsonnet", set: render.Set{Directory: configMap("x", "mixed/a.yaml:3"), Jsonnet: configMap("x", "mixed/sub/b.jsonnet")}, path: "mixed",
 			wantErr: "mixed/sub/b.jsonnet: duplicate object ConfigMap/x (also defined at mixed/a.yaml:3)"},
 		{name: "missing path", set: all, path: "apps/y", wantErr: "apps/y: path does not exist in the repository"},

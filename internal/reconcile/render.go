@@ -51,13 +51,15 @@ func (r *Reconciler) renderApp(ctx context.Context, app *v1alpha1.Application, r
 	set.Helm = helmForCluster{r: r, chart: chart}
 	var force render.Kind
 	switch {
+	case src.Chart != "":
+		force = render.KindHelm // a chart from a repository is nothing else
 	case src.Jsonnet != nil:
 		force = render.KindJsonnet
 	case src.Directory != nil:
 		force = render.KindDirectory
 	case src.Kustomize != nil:
 		force = render.KindKustomize
-	case src.Helm != nil, src.Chart != "":
+	case src.Helm != nil:
 		force = render.KindHelm
 	case src.HCL != nil:
 		force = render.KindHCL

@@ -90,6 +90,9 @@ type fetched struct {
 // checkSources refuses source specs that name no single thing to fetch.
 func checkSources(app *v1alpha1.Application) error {
 	s := app.Spec.Source
+	if s.Chart != "" && (s.Directory != nil || s.Kustomize != nil || s.HCL != nil || s.Jsonnet != nil) {
+		return fmt.Errorf("spec.source.chart %q is rendered with Helm: directory, kustomize, hcl and jsonnet do not apply", s.Chart)
+	}
 	if s.Chart != "" && s.Path != "" {
 		return fmt.Errorf("spec.source.path %q is not used with spec.source.chart (a chart is rendered from its own root)", s.Path)
 	}

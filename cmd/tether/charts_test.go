@@ -245,8 +245,10 @@ func TestSyncChartFromRepositoryFollowsVersionsAndValues(t *testing.T) {
 	if len(hist) < 3 || !strings.HasPrefix(hist[0].Revision, "1.1.0@") || !strings.HasSuffix(hist[0].Revision, values.Head()) {
 		t.Errorf("history %+v", hist)
 	}
+	res := a.tether("status", a.name, "--app-namespace", a.appN)
+	wantContains(t, "status detail", res.stdout, "Chart:", "web 1.x", "Ref source:", "$values = "+values.Dir+" (the remote's HEAD)", "1.1.0@sha256:")
 	// Roll back to the first chart version by its version number.
-	res := a.tether("rollback", a.name, "1.0.0", "--app-namespace", a.appN)
+	res = a.tether("rollback", a.name, "1.0.0", "--app-namespace", a.appN)
 	if res.code != 0 {
 		t.Fatalf("rollback: %s", res)
 	}

@@ -123,3 +123,33 @@ func BenchmarkChartNoOpPoll(b *testing.B) {
 	}
 	b.ReportMetric(float64(h.Count()-before)/float64(b.N), "requests/poll")
 }
+
+// BenchmarkTetherRenderCommand is `tether render --repo URL --chart big`
+// as a process (start, fetch, render in its bounded child process,
+// print), the like-for-like peer of BenchmarkHelmPullTemplate: "first"
+// with an empty --cache-dir, "cached" with the chart already in it.
+func BenchmarkTetherRenderCommand(b *testing.B) {
+	httpURL, ociURL := benchRepos(b)
+	bin := filepath.Join(b.TempDir(), "tether")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/tether")
+	build.Dir = "../../.."
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, repo := range []struct{ name, url string }{{"http", httpURL}, {"oci", ociURL}} {
+		for _, cached := range []bool{false, true} {
+			b.Run(repo.name+"/"+map[bool]string{false: "first", true: "cached"}[cached], func(b *testing.B) {
+				cache := b.TempDir()
+				for b.Loop() {
+					if !cached {
+						cache, _ = os.MkdirTemp(b.TempDir(), "cache")
+					}
+					cmd := exec.Command(bin, "render", "--repo", repo.url, "--chart", "big", "--revision", "0.1.x", "--insecure", "--cache-dir", cache, "-n", "big")
+					if out, err := cmd.CombinedOutput(); err != nil {
+						b.Fatalf("tether render: %v\n%s", err, out)
+					}
+				}
+			})
+		}
+	}
+}

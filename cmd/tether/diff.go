@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tether-dev/tether/internal/apis/v1alpha1"
 	"github.com/tether-dev/tether/internal/reconcile"
 )
 
@@ -70,9 +71,4 @@ Exit status: 0 when the cluster is in sync, 1 when there are differences,
 	return cmd
 }
 
-func shortSHA(s string) string {
-	if len(s) > 7 {
-		return s[:7]
-	}
-	return s
-}
+func shortSHA(s string) string { return v1alpha1.ShortRevision(s, 7) }

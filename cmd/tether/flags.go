@@ -108,6 +108,8 @@ func (g *globalFlags) reconciler(c *kube.Client, log *slog.Logger) (*reconcile.R
 type sourceFlags struct {
 	file, app                  string
 	repo, revision, path, name string
+	chart                      string
+	insecure                   bool
 	namespace, appNamespace    string
 }
 
@@ -117,6 +119,8 @@ func (s *sourceFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&s.repo, "repo", "", "Git repository URL or local path (instead of -f)")
 	fs.StringVar(&s.revision, "revision", "", "branch, tag or commit (with APP or -f: overrides the Application's targetRevision)")
 	fs.StringVar(&s.path, "path", "", "with --repo: directory in the repository")
+	fs.StringVar(&s.chart, "chart", "", "with --repo: the chart of that Helm repository (https:// or oci://) to deploy; --revision is then a version or semver constraint")
+	fs.BoolVar(&s.insecure, "insecure", false, "with --repo: allow plain HTTP to chart repositories and registries (the chart's, and its dependencies')")
 	fs.StringVar(&s.name, "name", "", "with --repo: application name (default: the path's last element)")
 	fs.StringVarP(&s.namespace, "namespace", "n", "", "with --repo: destination namespace for namespaced objects (default \"default\")")
 	fs.StringVar(&s.appNamespace, "app-namespace", "tether-system", "namespace of the Application object")
@@ -129,7 +133,7 @@ func (s *sourceFlags) checkApp(args []string) error {
 		return nil
 	}
 	var clash []string
-	for _, f := range []struct{ name, v string }{{"-f", s.file}, {"--repo", s.repo}, {"--app", s.app}, {"--name", s.name}, {"--path", s.path}, {"--namespace", s.namespace}} {
+	for _, f := range []struct{ name, v string }{{"-f", s.file}, {"--repo", s.repo}, {"--app", s.app}, {"--name", s.name}, {"--path", s.path}, {"--chart", s.chart}, {"--namespace", s.namespace}} {
 		if f.v != "" {
 			clash = append(clash, f.name)
 		}
@@ -208,6 +212,9 @@ func (s *sourceFlags) load() (*v1alpha1.Application, string, error) {
 
 func (s *sourceFlags) fromRepo() (*v1alpha1.Application, string, error) {
 	repo := s.repo
+	if s.chart != "" && s.path != "" {
+		return nil, "", usageErr(errors.New("--chart and --path are exclusive: a chart from a repository is rendered from its own root"))
+	}
 	if !strings.Contains(repo, "://") && !strings.Contains(repo, "@") {
 		abs, err := filepath.Abs(repo)
 		if err != nil {
@@ -216,6 +223,9 @@ func (s *sourceFlags) fromRepo() (*v1alpha1.Application, string, error) {
 		repo = abs
 	}
 	name := s.name
+	if name == "" && s.chart != "" {
+		name = s.chart
+	}
 	if name == "" {
 		p := strings.Trim(filepath.ToSlash(s.path), "/")
 		if p == "" || p == "." {
@@ -226,7 +236,7 @@ func (s *sourceFlags) fromRepo() (*v1alpha1.Application, string, error) {
 	app := &v1alpha1.Application{}
 	app.APIVersion, app.Kind = v1alpha1.Group+"/"+v1alpha1.Version, v1alpha1.Kind
 	app.Name, app.Namespace = name, s.appNamespace
-	app.Spec.Source = v1alpha1.Source{RepoURL: repo, TargetRevision: s.revision, Path: s.path}
+	app.Spec.Source = v1alpha1.Source{RepoURL: repo, TargetRevision: s.revision, Path: s.path, Chart: s.chart, Insecure: s.insecure}
 	app.Spec.Destination.Namespace = s.namespace
 	return app, "", nil
 }

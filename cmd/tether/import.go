@@ -25,9 +25,10 @@ func newImportCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "import",
 		Short: "Write Tether Applications equivalent to Argo CD or Flux objects",
-		Long: `Read Argo CD Applications and ApplicationSets, and Flux Kustomizations and
-HelmReleases with their GitRepository, from files (-f, repeatable: a file, a
-directory read recursively, or - for standard input) or from the cluster
+		Long: `Read Argo CD Applications and ApplicationSets (Git, Helm chart, OCI and
+multiple sources), and Flux Kustomizations and HelmReleases with the
+GitRepository, HelmRepository or OCIRepository they read, from files (-f,
+repeatable: a file, a directory read recursively, or - for standard input) or from the cluster
 (--from-cluster), and write the equivalent Tether Applications as YAML to
 stdout (or one file per Application with -o DIR). Every field that could not
 be carried over is listed on stderr and as a comment in the YAML, per object,

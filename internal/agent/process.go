@@ -126,12 +126,7 @@ func initiator(app *v1alpha1.Application, why reasons) string {
 	return "agent:" + why.String()
 }
 
-func shortSHA(s string) string {
-	if len(s) > 7 {
-		return s[:7]
-	}
-	return s
-}
+func shortSHA(s string) string { return v1alpha1.ShortRevision(s, 7) }
 
 // modeFor decides whether this run applies or only compares.
 func (a *Agent) modeFor(app *v1alpha1.Application, why reasons) reconcile.Mode {
@@ -163,7 +158,7 @@ func (a *Agent) needsRun(ctx context.Context, key string, app *v1alpha1.Applicat
 	if app.Spec.Pin != nil {
 		// The pinned revision does not move; its branch may, and the sync
 		// status says so.
-		head, ok := a.resolve(ctx, key, app, app.Spec.Source.TargetRevision)
+		head, ok := a.resolve(ctx, key, app, true)
 		a.mu.Lock()
 		moved := ok && head != a.stateOf(key).branchHead
 		a.mu.Unlock()
@@ -171,7 +166,7 @@ func (a *Agent) needsRun(ctx context.Context, key string, app *v1alpha1.Applicat
 			return true
 		}
 	}
-	commit, ok := a.resolve(ctx, key, app, reconcile.TargetRevision(app, ""))
+	commit, ok := a.resolve(ctx, key, app, false)
 	if !ok {
 		return true // let the full run record why
 	}
@@ -189,10 +184,11 @@ func (a *Agent) needsRun(ctx context.Context, key string, app *v1alpha1.Applicat
 	return last == nil || last.Revision != commit || failed
 }
 
-// resolve asks the remote where ref is (one ls-remote; a SHA costs nothing).
-func (a *Agent) resolve(ctx context.Context, key string, app *v1alpha1.Application, ref string) (string, bool) {
+// resolve asks the app's sources where they are (one ls-remote, index or
+// tag list each; a pinned SHA costs nothing); followBranch ignores the pin.
+func (a *Agent) resolve(ctx context.Context, key string, app *v1alpha1.Application, followBranch bool) (string, bool) {
 	start := time.Now()
-	commit, err := a.r.Fetcher.Resolve(ctx, app.Spec.Source.RepoURL, ref, authFor(ctx, a, app))
+	commit, err := a.r.Resolve(ctx, app, "", followBranch)
 	a.opts.Metrics.GitFetch(key, time.Since(start), err)
 	return commit, err == nil
 }

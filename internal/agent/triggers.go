@@ -12,7 +12,6 @@ import (
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
 	"github.com/tether-dev/tether/internal/server"
-	"github.com/tether-dev/tether/internal/source"
 )
 
 // appChanged queues an app whose spec changed (a new generation), or that
@@ -125,9 +124,4 @@ func normalizeURL(raw string) string {
 		return "/" + trim(u.Path)
 	}
 	return strings.ToLower(u.Hostname()) + "/" + trim(u.Path)
-}
-
-func authFor(ctx context.Context, a *Agent, app *v1alpha1.Application) source.Auth {
-	auth, _ := a.r.Auth(ctx, app)
-	return auth
 }

@@ -105,6 +105,12 @@ func FindRevision(app string, history []v1alpha1.HistoryEntry, revision string) 
 	}
 	var found []v1alpha1.HistoryEntry
 	for _, h := range choices {
+		// A chart version ("6.5.4") names its revisions "6.5.4@sha256:…".
+		if strings.HasPrefix(h.Revision, rev+"@") {
+			return h, nil
+		}
+	}
+	for _, h := range choices {
 		if strings.HasPrefix(h.Revision, rev) {
 			found = append(found, h)
 		}
@@ -139,10 +145,6 @@ func Succeeded(history []v1alpha1.HistoryEntry) []v1alpha1.HistoryEntry {
 	return out
 }
 
-// ShortSHA abbreviates a commit SHA to MinPrefix characters.
-func ShortSHA(rev string) string {
-	if len(rev) > MinPrefix {
-		return rev[:MinPrefix]
-	}
-	return rev
-}
+// ShortSHA abbreviates a revision's commit SHAs and digests to MinPrefix
+// characters.
+func ShortSHA(rev string) string { return v1alpha1.ShortRevision(rev, MinPrefix) }

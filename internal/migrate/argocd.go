@@ -19,14 +19,13 @@ var argoReasons = map[string]string{
 	"spec.revisionHistoryLimit":                    "Tether keeps the last 20 syncs in status.history",
 	"spec.source.helm.fileParameters":              "Tether takes no --set-file parameters: put the file's content in values",
 	"spec.source.helm.version":                     "Tether renders with Helm 3 only",
-	"spec.source.helm.passCredentials":             "Tether fetches no chart dependencies: they must be vendored in the chart's charts/ directory",
+	"spec.source.helm.passCredentials":             "Tether sends a repository's credentials to its own host only, never to the host of a chart URL or of a dependency's repository",
 	"spec.source.helm.ignoreMissingValueFiles":     "Tether fails when a value file is missing",
 	"spec.source.helm.skipCrds":                    "Tether always applies the chart's crds/ directory",
 	"spec.source.helm.namespace":                   "Tether renders the release in destination.namespace",
 	"spec.source.helm.kubeVersion":                 "Tether renders a chart for the destination cluster's own Kubernetes version",
 	"spec.source.helm.apiVersions":                 "Tether renders a chart for the API versions the destination cluster serves",
 	"spec.source.kustomize.*":                      "Tether renders the kustomization as it is in Git: put this setting in its kustomization.yaml",
-	"spec.source.directory.jsonnet":                "Tether does not render Jsonnet",
 	"spec.source.directory.include":                "Tether reads every manifest under the path: select files with a kustomization.yaml instead",
 	"spec.source.directory.exclude":                "Tether reads every manifest under the path: select files with a kustomization.yaml instead",
 	"metadata.finalizers":                          "Tether does not delete an application's objects when its Application is deleted",
@@ -95,11 +94,12 @@ func (c *converter) argoApp(obj map[string]any, srcNS, from string, extra []Note
 // argoSpec fills app from an Argo CD Application's spec; a non-empty
 // result is why the Application cannot be imported at all.
 func (c *converter) argoSpec(spec *fields, app *v1alpha1.Application) string {
-	src, skip := pickSource(spec)
+	src, refs, skip := pickSource(spec)
 	if skip != "" {
 		return skip
 	}
-	if skip := argoSource(src, &app.Spec.Source); skip != "" {
+	app.Spec.RefSources = refs
+	if skip := argoSource(src, &app.Spec.Source, refNames(refs)); skip != "" {
 		return skip
 	}
 	dst := spec.sub("destination")
@@ -137,99 +137,6 @@ func (c *converter) local(server, name string) bool {
 	default:
 		return name == want || (inCluster && name == InClusterName)
 	}
-}
-
-// pickSource chooses the one source Tether can deploy: spec.source, or
-// the first Git source of spec.sources (the others are noted), or the
-// hydrated branch of spec.sourceHydrator.
-func pickSource(spec *fields) (*fields, string) {
-	if items := spec.list("sources"); len(items) > 0 {
-		return pickOf(spec, items)
-	}
-	if spec.has("source") {
-		return spec.sub("source"), ""
-	}
-	if spec.has("sourceHydrator") {
-		return hydrated(spec.sub("sourceHydrator")), ""
-	}
-	return nil, "spec has no source"
-}
-
-func pickOf(spec *fields, items []any) (*fields, string) {
-	var chosen *fields
-	var why []string
-	for i, it := range items {
-		s := spec.item("sources", i, it)
-		chart, ref := s.m["chart"], s.m["ref"]
-		switch {
-		case chosen == nil && isEmpty(chart) && (isEmpty(ref) || s.has("path")):
-			chosen = s
-			s.take("ref")
-			s.take("name")
-		case !isEmpty(chart):
-			why = append(why, fmt.Sprintf("%s is chart %v", s.path, chart))
-			spec.n.add(s.path, summarize(chart), "a chart from a Helm repository: not supported yet")
-		case !isEmpty(ref) && !s.has("path"):
-			spec.n.add(s.path, summarize(ref), "a source used only for $"+fmt.Sprint(ref)+" value files: Tether reads value files from the application's own repository")
-		default:
-			spec.n.add(s.path, summarize(s.m["path"]), "a Tether Application has one source: import this one as another Application")
-		}
-	}
-	if chosen == nil {
-		return nil, "no source in spec.sources is a Git directory (" + strings.Join(why, "; ") + "): charts from Helm repositories are not supported yet"
-	}
-	return chosen, ""
-}
-
-// hydrated reads a source hydrator as the branch it writes, which is what
-// Argo CD deploys.
-func hydrated(h *fields) *fields {
-	dry := h.sub("drySource")
-	sync := h.sub("syncSource")
-	src := map[string]any{"repoURL": dry.str("repoURL"), "targetRevision": sync.str("targetBranch"), "path": sync.str("path")}
-	dry.done()
-	sync.done()
-	h.n.differ(h.path, "", "as the branch it writes (syncSource): Tether deploys that branch, so the hydrator must keep writing it")
-	h.done()
-	return h.n.obj("spec.source", src)
-}
-
-// argoSource fills src; a non-empty result is why it cannot be imported.
-func argoSource(s *fields, src *v1alpha1.Source) string {
-	repo := s.str("repoURL")
-	if chart := s.str("chart"); chart != "" {
-		return fmt.Sprintf("%s.chart %q comes from the Helm repository %s: charts from Helm repositories are not supported yet", s.path, chart, repo)
-	}
-	if strings.HasPrefix(repo, "oci://") {
-		return fmt.Sprintf("%s.repoURL %s is an OCI registry: Tether deploys from Git", s.path, repo)
-	}
-	if s.m["plugin"] != nil { // plugin: {} selects a plugin by discovery
-		return s.path + ".plugin: Tether cannot run Argo CD config management plugins, so it would render something else"
-	}
-	if repo == "" {
-		return s.path + ".repoURL is empty"
-	}
-	src.RepoURL = repo
-	src.TargetRevision = s.str("targetRevision")
-	src.Path = cleanPath(s.str("path"))
-	s.take("name")
-	if s.has("helm") {
-		src.Helm = argoHelm(s.sub("helm"), src.Path)
-	}
-	if s.m["kustomize"] != nil {
-		src.Kustomize = &v1alpha1.KustomizeSource{}
-		s.sub("kustomize").done()
-	}
-	if s.m["directory"] != nil {
-		// An explicit directory source is rendered as plain manifests,
-		// recursively only when asked (Argo CD's default is not to).
-		d := s.sub("directory")
-		recurse := d.boolean("recurse")
-		src.Directory = &v1alpha1.DirectorySource{Recurse: &recurse}
-		d.done()
-	}
-	s.done()
-	return ""
 }
 
 // cleanPath turns "./apps/x/" into "apps/x" and "." into "".
@@ -300,30 +207,4 @@ func toolAnnotation(k string) bool {
 		return true
 	}
 	return false
-}
-
-// argoHelm converts helm options; value files are relative to the
-// chart's directory in Argo CD and to the repository in Tether.
-func argoHelm(h *fields, chartPath string) *v1alpha1.HelmSource {
-	out := &v1alpha1.HelmSource{ReleaseName: h.str("releaseName")}
-	for _, vf := range h.strs("valueFiles") {
-		switch {
-		case strings.HasPrefix(vf, "$"):
-			h.n.add(h.at("valueFiles"), quote(vf), "a value file of another source: Tether reads value files from the application's own repository")
-		case strings.Contains(vf, "://"):
-			h.n.add(h.at("valueFiles"), quote(vf), "a value file from a URL: Tether reads value files from the repository only")
-		case strings.HasPrefix(vf, "/"):
-			out.ValueFiles = append(out.ValueFiles, cleanPath(vf))
-		default:
-			out.ValueFiles = append(out.ValueFiles, cleanPath(path.Join(chartPath, vf)))
-		}
-	}
-	if v := h.str("version"); v == "v3" {
-		// Tether renders with Helm 3: carried.
-	} else if v != "" {
-		h.n.add(h.at("version"), quote(v), h.n.reason(h.at("version")))
-	}
-	out.Values = argoValues(h)
-	h.done()
-	return out
 }

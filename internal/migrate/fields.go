@@ -37,6 +37,8 @@ var index = regexp.MustCompile(`\[\d+\]`)
 // A reason for "a.b.*" covers every field below a.b.
 func (n *notes) reason(path string) string {
 	p := index.ReplaceAllString(path, "[]")
+	// A source of spec.sources has the reasons of spec.source.
+	p = strings.Replace(p, "spec.sources[].", "spec.source.", 1)
 	if r, ok := n.reasons[p]; ok {
 		return r
 	}

@@ -60,26 +60,29 @@ var fluxReasons = map[string]string{
 	"spec.accessFrom":        "Tether has no cross-namespace access rules",
 }
 
-// gitSource is a GitRepository converted once, for every object that reads it.
-type gitSource struct {
-	src      v1alpha1.Source // RepoURL, TargetRevision, SecretRef
+// fluxSource is a Flux source (GitRepository, HelmRepository,
+// OCIRepository) converted once, for every object that reads it.
+type fluxSource struct {
+	src      v1alpha1.Source // RepoURL, TargetRevision, SecretRef, Chart, Insecure
 	interval *metav1.Duration
-	notes    []Note
-	err      error
+	// intervalFrom names where interval comes from, for notes.
+	intervalFrom string
+	notes        []Note
+	err          error
 }
 
 // gitRepository converts the GitRepository ns/name, nil when it is not
 // in the input.
-func (c *converter) gitRepository(ns, name string) *gitSource {
+func (c *converter) gitRepository(ns, name string) *fluxSource {
 	key := fluxGitRepository.key(ns, name)
-	if g, ok := c.git[key]; ok {
+	if g, ok := c.converted[key]; ok {
 		return g
 	}
 	o, ok := c.sources[key]
 	if !ok {
 		return nil
 	}
-	g := &gitSource{}
+	g := &fluxSource{intervalFrom: "the GitRepository's interval"}
 	n := newNotes(fluxReasons)
 	n.prefix = "GitRepository " + nsName(ns, name) + ": "
 	_, spec := n.open(o.Object)
@@ -101,7 +104,7 @@ func (c *converter) gitRepository(ns, name string) *gitSource {
 	if g.err != nil {
 		g.err = fmt.Errorf("its source %s: %w", o.describe(), g.err)
 	}
-	c.git[key] = g
+	c.converted[key] = g
 	return g
 }
 
@@ -130,9 +133,10 @@ func gitRef(ref *fields, o *unstructured.Unstructured) string {
 }
 
 // tagOf returns the tag of a Flux artifact revision ("v1.2.3@sha1:abc"
-// since source.toolkit.fluxcd.io/v1, "v1.2.3/abc" before).
+// since source.toolkit.fluxcd.io/v1, "v1.2.3/abc" before; "6.7.1@sha256:…"
+// for an OCIRepository).
 func tagOf(rev string) string {
-	if i := strings.Index(rev, "@sha1:"); i > 0 {
+	if i := strings.Index(rev, "@sha"); i > 0 {
 		return rev[:i]
 	}
 	if i := strings.LastIndex(rev, "/"); i > 0 {
@@ -166,8 +170,8 @@ func sourceRef(f *fields, ns string) (kind, name, namespace string) {
 	return kind, name, namespace
 }
 
-// unsupportedSource says why an object reading a source that is not a
-// GitRepository is not imported, naming the source's URL when known.
+// unsupportedSource says why an object reading a source Tether has no
+// counterpart for is not imported, naming the source's URL when known.
 func (c *converter) unsupportedSource(field, kind, ns, name string) string {
 	if kind == "" || name == "" {
 		return field + " is missing or incomplete (is this a kustomize patch rather than a whole object?)"
@@ -180,21 +184,27 @@ func (c *converter) unsupportedSource(field, kind, ns, name string) string {
 			}
 		}
 	}
-	return fmt.Sprintf("%s is %s: Tether deploys from Git repositories only", field, what)
+	return fmt.Sprintf("%s is %s: Tether has no %s source (it reads Git repositories, Helm repositories and OCI registries)", field, what, kind)
 }
 
-// fluxKustomization converts a Flux Kustomization and its GitRepository.
+// fluxKustomization converts a Flux Kustomization and its GitRepository
+// or OCIRepository.
 func (c *converter) fluxKustomization(o Object) error {
 	n := newNotes(fluxReasons)
 	name, spec := n.open(o.Object)
 	kind, srcName, srcNS := sourceRef(spec.sub("sourceRef"), o.GetNamespace())
-	if kind != "GitRepository" {
+	var g *fluxSource
+	switch kind {
+	case "GitRepository":
+		g = c.gitRepository(srcNS, srcName)
+	case "OCIRepository":
+		g = c.ociRepository(srcNS, srcName, false)
+	default:
 		c.skip(o.describe(), c.unsupportedSource("spec.sourceRef", kind, srcNS, srcName))
 		return n.err()
 	}
-	g := c.gitRepository(srcNS, srcName)
 	if g == nil {
-		c.skip(o.describe(), fmt.Sprintf("its GitRepository %s is not in the input: give its manifest too, or use --from-cluster", nsName(srcNS, srcName)))
+		c.skip(o.describe(), notInInput("its", kind, srcNS, srcName))
 		return n.err()
 	}
 	if g.err != nil {
@@ -210,7 +220,7 @@ func (c *converter) fluxKustomization(o Object) error {
 		n.differ(spec.at("targetNamespace"), quote(ns), "as destination.namespace, which Tether sets on objects that name no namespace; Flux also overrides the namespace of those that do")
 	}
 	app.Spec.Suspend = spec.boolean("suspend")
-	fluxInterval(spec, g)
+	fluxInterval(spec, g.interval, g.intervalFrom)
 	fluxDecryption(spec.sub("decryption"), &app.Spec.Source, c.opts.AppNamespace, o.GetNamespace())
 	spec.take("wait") // Tether assesses the health of every object it applies.
 	spec.done()
@@ -221,19 +231,23 @@ func (c *converter) fluxKustomization(o Object) error {
 	return nil
 }
 
-// fluxInterval notes an object's own interval when it differs from its
-// GitRepository's, which is the one Tether polls at.
-func fluxInterval(spec *fields, g *gitSource) {
+// fluxInterval notes an object's own interval when it differs from the
+// one Tether polls at (its source's, named by from).
+func fluxInterval(spec *fields, poll *metav1.Duration, from string) {
 	raw := spec.m["interval"]
 	d := duration(spec, "interval")
-	if d == nil || (g.interval != nil && d.Duration == g.interval.Duration) {
+	if d == nil || (poll != nil && d.Duration == poll.Duration) {
 		return
 	}
-	from := "the GitRepository's interval"
-	if g.interval != nil {
-		from += " (" + g.interval.Duration.String() + ")"
+	if poll != nil {
+		from += " (" + poll.Duration.String() + ")"
 	}
 	spec.n.add(spec.at("interval"), summarize(raw), "Tether polls the repository at "+from+" and reverts drift as soon as it sees it, without a periodic re-apply")
+}
+
+// notInInput says that the source an object reads was not given.
+func notInInput(whose, kind, ns, name string) string {
+	return fmt.Sprintf("%s %s %s is not in the input: give its manifest too, or use --from-cluster", whose, kind, nsName(ns, name))
 }
 
 func fluxDecryption(d *fields, src *v1alpha1.Source, appNS, ns string) {

@@ -27,6 +27,7 @@ func TestGolden(t *testing.T) {
 		"argocd/app-of-apps.yaml",
 		"argocd/application-reference.yaml",
 		"argocd/multiple-sources.yaml",
+		"argocd/charts-and-oci.yaml",
 		"argocd/appset-list.yaml",
 		"argocd/appset-list-fasttemplate.yaml",
 		"argocd/appset-git-directories.yaml",
@@ -34,6 +35,7 @@ func TestGolden(t *testing.T) {
 		"flux/flux2-kustomize-helm-example",
 		"flux/fleet-infra.yaml",
 		"flux/specs.yaml",
+		"flux/helm-oci.yaml",
 	} {
 		t.Run(input, func(t *testing.T) {
 			objs, warnings, err := ReadFiles([]string{filepath.Join("testdata", input)}, nil)

@@ -1,6 +1,7 @@
 // Package migrate turns the objects of other GitOps agents into Tether
-// Applications: Argo CD Applications and ApplicationSets, Flux
-// Kustomizations and HelmReleases with the GitRepository they read. Every
+// Applications: Argo CD Applications and ApplicationSets (Git, chart, OCI
+// and multiple sources), Flux Kustomizations and HelmReleases with the
+// GitRepository, HelmRepository or OCIRepository they read. Every
 // field it cannot carry over is reported, per object, with the reason, so a
 // team can try Tether beside its current agent (`tether diff`) before
 // switching.
@@ -113,7 +114,7 @@ func Convert(ctx context.Context, objs []Object, opts Options) (Result, error) {
 	if opts.AppNamespace == "" {
 		opts.AppNamespace = "tether-system"
 	}
-	c := &converter{opts: opts, sources: map[string]Object{}, git: map[string]*gitSource{}}
+	c := &converter{opts: opts, sources: map[string]Object{}, converted: map[string]*fluxSource{}}
 	for _, o := range objs {
 		if k := kindOf(o); k.isSource() {
 			c.sources[k.key(o.GetNamespace(), o.GetName())] = o
@@ -135,8 +136,9 @@ func Convert(ctx context.Context, objs []Object, opts Options) (Result, error) {
 type converter struct {
 	opts    Options
 	res     Result
-	sources map[string]Object     // Flux sources by kind/namespace/name
-	git     map[string]*gitSource // GitRepositories converted, by key
+	sources map[string]Object // Flux sources by kind/namespace/name
+	// converted are the Flux sources converted, by key (and use).
+	converted map[string]*fluxSource
 }
 
 func (c *converter) convert(ctx context.Context, o Object) error {

@@ -281,7 +281,7 @@ spec: {sourceRef: {kind: Bucket, name: docs}}`)
 	if len(res.Apps) != 0 || len(res.Skipped) != 2 {
 		t.Fatalf("%+v", res)
 	}
-	for i, want := range []string{"its GitRepository flux-system/repo is not in the input", "spec.sourceRef is Bucket flux-system/docs: Tether deploys from Git repositories only"} {
+	for i, want := range []string{"its GitRepository flux-system/repo is not in the input", "spec.sourceRef is Bucket flux-system/docs: Tether has no Bucket source"} {
 		if !strings.Contains(res.Skipped[i].Reason, want) {
 			t.Errorf("skipped[%d] = %q, want %q", i, res.Skipped[i].Reason, want)
 		}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -21,12 +22,22 @@ import (
 	"github.com/tether-dev/tether/internal/object"
 	"github.com/tether-dev/tether/internal/plan"
 	"github.com/tether-dev/tether/internal/source"
+	"github.com/tether-dev/tether/internal/source/artifact"
+	"github.com/tether-dev/tether/internal/source/chart"
 )
 
 // Reconciler holds what every sync needs.
 type Reconciler struct {
 	Client  *kube.Client
 	Fetcher *source.Fetcher
+	// Charts fetches charts from chart repositories; nil: one caching
+	// beside the Fetcher's checkouts.
+	Charts     *chart.Fetcher
+	chartsOnce sync.Once
+	// Artifacts fetches OCI artifacts; nil: one caching beside the
+	// Fetcher's checkouts.
+	Artifacts     *artifact.Fetcher
+	artifactsOnce sync.Once
 	// Decrypt decrypts SOPS-encrypted files; nil means encrypted files are errors.
 	Decrypt func(file string, data []byte) ([]byte, error)
 	Apply   apply.Options
@@ -159,8 +170,8 @@ func (r *Reconciler) Run(ctx context.Context, app *v1alpha1.Application, opts Op
 	}
 
 	// 1. Source: the commit to deploy.
-	revision := TargetRevision(app, opts.Revision)
-	res.Revision, err = r.fetch(ctx, app, revision)
+	got, err := r.fetch(ctx, app, targetOf(app, opts.Revision, false))
+	res.Revision = got.Revision
 	r.mark(res, "source")
 	if err != nil {
 		return res, err
@@ -170,7 +181,7 @@ func (r *Reconciler) Run(ctx context.Context, app *v1alpha1.Application, opts Op
 	}
 
 	// 2. Render it. A failed render stops everything: nothing is pruned.
-	res.Objects, res.Warnings, err = r.renderApp(ctx, app, res.Revision.Dir)
+	res.Objects, res.Warnings, err = r.renderApp(ctx, app, got)
 	r.mark(res, "render")
 	if err != nil {
 		return res, err
@@ -238,9 +249,4 @@ func displayPath(p string) string {
 	return p
 }
 
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
-}
+func short(rev string) string { return v1alpha1.ShortRevision(rev, 12) }

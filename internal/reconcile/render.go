@@ -16,16 +16,17 @@ import (
 	"github.com/tether-dev/tether/internal/render/hcl"
 	"github.com/tether-dev/tether/internal/render/helm"
 	"github.com/tether-dev/tether/internal/render/kustomize"
+	"github.com/tether-dev/tether/internal/render/plain"
 	"github.com/tether-dev/tether/internal/render/sandbox"
 	"github.com/tether-dev/tether/internal/render/sops"
 )
 
 // renderApp renders the app's path in a checked-out revision with the
 // renderer its spec forces, or the detected one.
-func (r *Reconciler) renderApp(ctx context.Context, app *v1alpha1.Application, dir string) ([]*unstructured.Unstructured, []string, error) {
-	src := app.Spec.Source
+func (r *Reconciler) renderApp(ctx context.Context, app *v1alpha1.Application, rev fetched) ([]*unstructured.Unstructured, []string, error) {
+	src, dir := app.Spec.Source, rev.Dir
 	var warnings []string
-	dirR := render.NewDirectory()
+	dirR := plain.NewDirectory()
 	if src.Directory != nil && src.Directory.Recurse != nil {
 		dirR.Recurse = *src.Directory.Recurse
 	}
@@ -43,6 +44,7 @@ func (r *Reconciler) renderApp(ctx context.Context, app *v1alpha1.Application, d
 	if h := src.Helm; h != nil {
 		chart.ValueFiles, chart.Values, chart.ReleaseName = h.ValueFiles, h.Values, h.ReleaseName
 	}
+	chart.RefDirs, chart.DependencyDir = rev.Refs, rev.ChartDeps
 	set = r.Rendering.Sandbox.Wrap(set)
 	set.Helm = helmForCluster{r: r, chart: chart}
 	var force render.Kind
@@ -51,12 +53,16 @@ func (r *Reconciler) renderApp(ctx context.Context, app *v1alpha1.Application, d
 		force = render.KindDirectory
 	case src.Kustomize != nil:
 		force = render.KindKustomize
-	case src.Helm != nil:
+	case src.Helm != nil, src.Chart != "":
 		force = render.KindHelm
 	case src.HCL != nil:
 		force = render.KindHCL
 	}
-	req := render.Request{RepoDir: dir, Path: src.Path, AppName: app.Name, Namespace: DestinationNamespace(app), MaxBytes: src.MaxBytes, Limits: renderLimits(src.RenderLimits)}
+	path := src.Path
+	if src.Chart != "" {
+		path = "" // Dir is the chart
+	}
+	req := render.Request{RepoDir: dir, Path: path, AppName: app.Name, Namespace: DestinationNamespace(app), MaxBytes: src.MaxBytes, Limits: renderLimits(src.RenderLimits)}
 	objs, err := set.Render(ctx, req, force)
 	var capErr capabilitiesError
 	switch {
@@ -172,9 +178,9 @@ func DestinationNamespace(app *v1alpha1.Application) string {
 // Render fetches and renders app at revision (its targetRevision when
 // empty) without touching a cluster: tether render.
 func (r *Reconciler) Render(ctx context.Context, app *v1alpha1.Application, revision string) ([]*unstructured.Unstructured, []string, error) {
-	rev, err := r.fetch(ctx, app, TargetRevision(app, revision))
+	rev, err := r.fetch(ctx, app, targetOf(app, revision, false))
 	if err != nil {
 		return nil, nil, err
 	}
-	return r.renderApp(ctx, app, rev.Dir)
+	return r.renderApp(ctx, app, rev)
 }

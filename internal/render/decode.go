@@ -48,6 +48,12 @@ func decodeManifests(file string, data []byte, seen dupSet, annotate bool) ([]*u
 	if err != nil {
 		return nil, err
 	}
+	return collect(file, docs, seen, annotate)
+}
+
+// collect checks decoded values as objects, records them in seen, and,
+// with annotate, sets object.SourceAnnotation on each.
+func collect(file string, docs []located, seen dupSet, annotate bool) ([]*unstructured.Unstructured, error) {
 	var objs []*unstructured.Unstructured
 	var errs []error
 	for _, d := range docs {
@@ -60,7 +66,7 @@ func decodeManifests(file string, data []byte, seen dupSet, annotate bool) ([]*u
 			if ann == nil {
 				ann = map[string]string{}
 			}
-			ann[object.SourceAnnotation] = fmt.Sprintf("%s:%d", file, d.line)
+			ann[object.SourceAnnotation] = fileLine(file, d.line)
 			u.SetAnnotations(ann)
 		}
 		if err != nil {
@@ -75,10 +81,12 @@ func decodeManifests(file string, data []byte, seen dupSet, annotate bool) ([]*u
 	return objs, nil
 }
 
-// located is one decoded value (a candidate object) and the line it starts on.
+// located is one decoded value (a candidate object) and the line it
+// starts on (0: unknown); where, when set, names it in errors.
 type located struct {
 	value any
 	line  int
+	where string
 }
 
 // parseYAML decodes every document of a YAML stream, expanding Lists.
@@ -414,9 +422,16 @@ func lineAt(data []byte, off int) int {
 
 // toObject checks that a decoded value is a Kubernetes object.
 func toObject(file string, d located) (*unstructured.Unstructured, error) {
+	fail := func(format string, args ...any) error {
+		err := fmt.Errorf(format, args...)
+		if d.where != "" {
+			err = fmt.Errorf("%s: %w", d.where, err)
+		}
+		return &Error{File: file, Line: d.line, Err: err}
+	}
 	m, ok := d.value.(map[string]any)
 	if !ok {
-		return nil, &Error{File: file, Line: d.line, Err: fmt.Errorf("document is a %s, not a Kubernetes object", kindOfValue(d.value))}
+		return nil, fail("document is a %s, not a Kubernetes object", kindOfValue(d.value))
 	}
 	u := &unstructured.Unstructured{Object: m}
 	var missing []string
@@ -431,7 +446,7 @@ func toObject(file string, d located) (*unstructured.Unstructured, error) {
 		missing = append(missing, "metadata.name")
 	}
 	if len(missing) > 0 {
-		return nil, &Error{File: file, Line: d.line, Err: fmt.Errorf("object has no %s", strings.Join(missing, ", "))}
+		return nil, fail("object has no %s", strings.Join(missing, ", "))
 	}
 	return u, nil
 }
@@ -461,26 +476,4 @@ func kindOfValue(v any) string {
 	default:
 		return "scalar"
 	}
-}
-
-// dupSet remembers where each object ID was first defined.
-type dupSet map[object.ID]origin
-
-type origin struct {
-	file string
-	line int
-}
-
-// add records u, or returns an error naming both places if its ID (with
-// the namespace as written) was seen before.
-func (s dupSet) add(file string, line int, u *unstructured.Unstructured) error {
-	id := object.IDOf(u)
-	if id.Name == "" {
-		return nil // a generateName hook: every run is a new object
-	}
-	if first, ok := s[id]; ok {
-		return &Error{File: file, Line: line, Err: fmt.Errorf("duplicate object %s (also defined at %s:%d)", id.Display(), first.file, first.line)}
-	}
-	s[id] = origin{file: file, line: line}
-	return nil
 }

@@ -1,15 +1,14 @@
-package render
+package render_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tether-dev/tether/internal/render"
 	"github.com/tether-dev/tether/internal/render/rendertest"
 )
 
@@ -49,13 +48,13 @@ func TestDecodeManifestsAliasBomb(t *testing.T) {
 			runtime.GC()
 			runtime.ReadMemStats(&before)
 			start := time.Now()
-			got, err := DecodeManifests("bomb.yaml", []byte(tc.doc))
+			got, err := render.DecodeManifests("bomb.yaml", []byte(tc.doc))
 			elapsed := time.Since(start)
 			runtime.ReadMemStats(&after)
-			if !errors.Is(err, ErrAliasBomb) {
-				t.Fatalf("got %d objects, error %v; want ErrAliasBomb", len(got), err)
+			if !errors.Is(err, render.ErrAliasBomb) {
+				t.Fatalf("got %d objects, error %v; want render.ErrAliasBomb", len(got), err)
 			}
-			wantError(t, err, "aliases expand too much", "bomb.yaml", 0)
+			rendertest.WantError(t, err, "aliases expand too much", "bomb.yaml", 0)
 			t.Logf("took %v, allocated %d KiB", elapsed, (after.TotalAlloc-before.TotalAlloc)>>10)
 			if elapsed > 500*time.Millisecond {
 				t.Errorf("took %v, want well under a second", elapsed)
@@ -74,7 +73,7 @@ func TestDecodeManifestsAliases(t *testing.T) {
 	for i := 0; i < 200; i++ {
 		fmt.Fprintf(&b, "- {name: c%d, resources: *r}\n", i)
 	}
-	if _, err := DecodeManifests("ok.yaml", []byte(b.String())); err != nil {
+	if _, err := render.DecodeManifests("ok.yaml", []byte(b.String())); err != nil {
 		t.Errorf("200 aliases to a small anchor: got error %v, want none", err)
 	}
 
@@ -90,8 +89,8 @@ func TestDecodeManifestsAliases(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := DecodeManifests("f.yaml", []byte(tc.doc))
-			wantError(t, err, tc.want, "f.yaml", tc.line)
+			got, err := render.DecodeManifests("f.yaml", []byte(tc.doc))
+			rendertest.WantError(t, err, tc.want, "f.yaml", tc.line)
 			if got != nil {
 				t.Errorf("got %d objects, want none", len(got))
 			}
@@ -101,31 +100,12 @@ func TestDecodeManifestsAliases(t *testing.T) {
 
 func TestDecodeManifestsEmpty(t *testing.T) {
 	for _, doc := range []string{"", "---\n", "# just a comment\n", "---\n---\n...\n", "null\n"} {
-		got, err := DecodeManifests("e.yaml", []byte(doc))
+		got, err := render.DecodeManifests("e.yaml", []byte(doc))
 		if err != nil || len(got) != 0 {
-			t.Errorf("DecodeManifests(%q): got %d objects, %v; want none, no error", doc, len(got), err)
+			t.Errorf("render.DecodeManifests(%q): got %d objects, %v; want none, no error", doc, len(got), err)
 		}
 	}
 }
-
-const sopsSecret = `apiVersion: v1
-kind: Secret
-metadata:
-    name: db
-stringData:
-    password: ENC[AES256_GCM,data:c2VjcmV0,iv:aXY=,tag:dGFn,type:str]
-sops:
-    age:
-        - recipient: age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq
-          enc: |
-            -----BEGIN AGE ENCRYPTED FILE-----
-            YWJj
-            -----END AGE ENCRYPTED FILE-----
-    lastmodified: "2024-05-01T10:00:00Z"
-    mac: ENC[AES256_GCM,data:bWFj,iv:aXY=,tag:dGFn,type:str]
-    unencrypted_suffix: _unencrypted
-    version: 3.9.0
-`
 
 func TestIsSOPSEncrypted(t *testing.T) {
 	tests := []struct {
@@ -133,8 +113,8 @@ func TestIsSOPSEncrypted(t *testing.T) {
 		data string
 		want bool
 	}{
-		{"encrypted YAML", sopsSecret, true},
-		{"encrypted second document", rendertest.CM("a") + "---\n" + sopsSecret, true},
+		{"encrypted YAML", rendertest.SOPSSecret, true},
+		{"encrypted second document", rendertest.CM("a") + "---\n" + rendertest.SOPSSecret, true},
 		{"encrypted JSON", `{"apiVersion":"v1","kind":"Secret","data":{"a":"ENC[x]"},"sops":{"mac":"ENC[y]","lastmodified":"2024-05-01T10:00:00Z","note":"a\/b"}}`, true},
 		{"plain manifest", rendertest.CM("a"), false},
 		{"sops key without metadata", rendertest.CM("a") + "sops:\n  enabled: true\n  lastmodified: x\n", false},
@@ -143,47 +123,11 @@ func TestIsSOPSEncrypted(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := IsSOPSEncrypted([]byte(tc.data)); got != tc.want {
+			if got := render.IsSOPSEncrypted([]byte(tc.data)); got != tc.want {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
 		})
 	}
-}
-
-func TestDirectorySOPS(t *testing.T) {
-	repo := rendertest.TempTree(t, map[string]string{"a.yaml": rendertest.CM("a"), "secrets/db.yaml": sopsSecret})
-
-	got, err := NewDirectory().Render(context.Background(), Request{RepoDir: repo})
-	wantError(t, err, "secrets/db.yaml: SOPS-encrypted; no decryption key configured (--sops-age-key-file)", "secrets/db.yaml", 0)
-	if !errors.Is(err, ErrEncrypted) {
-		t.Errorf("got error %v, want one wrapping ErrEncrypted", err)
-	}
-	if got != nil {
-		t.Errorf("got %d objects, want none", len(got))
-	}
-
-	// With a Decrypt hook the decrypted text is parsed. (The real SOPS
-	// decryption is tested where it is implemented; this checks the hook.)
-	var calls []string
-	d := NewDirectory()
-	d.Decrypt = func(file string, data []byte) ([]byte, error) {
-		calls = append(calls, file)
-		return []byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2\n"), nil
-	}
-	got, err = d.Render(context.Background(), Request{RepoDir: repo})
-	if err != nil {
-		t.Fatalf("with Decrypt: got error %v", err)
-	}
-	if want := []string{"ConfigMap/a", "Secret/db"}; !slices.Equal(rendertest.IDs(got), want) {
-		t.Errorf("with Decrypt: got %q, want %q", rendertest.IDs(got), want)
-	}
-	if !slices.Equal(calls, []string{"secrets/db.yaml"}) {
-		t.Errorf("Decrypt called for %q, want only secrets/db.yaml", calls)
-	}
-
-	d.Decrypt = func(string, []byte) ([]byte, error) { return nil, errors.New("no matching age key") }
-	_, err = d.Render(context.Background(), Request{RepoDir: repo})
-	wantError(t, err, "decrypt: no matching age key", "secrets/db.yaml", 0)
 }
 
 // Syntax errors name the line a person has to fix, in any document of
@@ -213,8 +157,8 @@ func TestDecodeManifestsSyntaxErrorLine(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := DecodeManifests("f.yaml", []byte(tc.doc))
-			wantError(t, err, tc.want, "f.yaml", tc.line)
+			got, err := render.DecodeManifests("f.yaml", []byte(tc.doc))
+			rendertest.WantError(t, err, tc.want, "f.yaml", tc.line)
 			if got != nil {
 				t.Errorf("got %d objects, want none", len(got))
 			}

@@ -2,14 +2,14 @@
 // Kubernetes objects it declares. It is the core the renderers share: the
 // Request and the Renderer interface, the repository they read through
 // (Repo: an os.Root opened on the repository, so nothing outside it can be
-// read, whether by "../" or by a symlink), manifest decoding, render errors
-// and limits, the Directory renderer of plain manifests, and the dispatch:
-// Detect says which kind of renderer a directory needs, and Set renders it
-// with the one it holds for that kind. The other renderers are packages
-// below it, each importing it and none another: kustomize, helm and hcl;
-// sops decrypts for Directory; sandbox, above them all, runs Kustomize,
-// Helm and HCL in a child process. Whoever builds a Set (the reconciler)
-// names the renderers it holds.
+// read, whether by "../" or by a symlink), the files a directory renderer
+// selects (Selection), manifest decoding (Manifests), render errors and
+// limits, and the dispatch: Detect says which kind of renderer a directory
+// needs, and Set renders it with the one it holds for that kind. The
+// renderers are packages below it, each importing it and none another:
+// plain, kustomize, helm and hcl; sops decrypts for plain; sandbox, above
+// them all, runs Kustomize, Helm and HCL in a child process. Whoever
+// builds a Set (the reconciler) names the renderers it holds.
 package render
 
 import (

@@ -342,3 +342,39 @@ func TestUIAsksForToken(t *testing.T) {
 		t.Error("the token form is still shown")
 	}
 }
+
+// TestUIShowsChartRevisions: an app deploying a chart from a repository
+// with values from Git shows its chart, its value source and its
+// revisions abbreviated per part (version@digest, ref@commit).
+func TestUIShowsChartRevisions(t *testing.T) {
+	app := sampleApps()[0]
+	const rev = "1.4.2@sha256:1a2b3c4d5e6f00112233445566778899aabbccddeeff00112233445566778899,values@" + sha2
+	app.Spec.Source = v1alpha1.Source{RepoURL: "oci://ghcr.io/acme/charts", Chart: "web", TargetRevision: "1.x"}
+	app.Spec.RefSources = []v1alpha1.RefSource{{Ref: "values", RepoURL: "https://github.com/acme/config.git", TargetRevision: "main"}}
+	app.Status.LastAppliedRevision = &v1alpha1.RevisionInfo{Revision: rev, Subject: "chart web 1.4.2; values: prod values"}
+	app.Status.Sync.Revision = rev
+	app.Status.History[0].Revision, app.Status.History[0].Subject = rev, "chart web 1.4.2; values: prod values"
+	b := &fakeBackend{
+		listApps: func(context.Context) ([]v1alpha1.Application, error) { return []v1alpha1.Application{app}, nil },
+		getApp: func(_ context.Context, ns, name string) (*v1alpha1.Application, error) {
+			return &app, nil
+		},
+	}
+	br, url := startUI(t, b, Options{})
+	br.navigate(url + "/")
+	br.waitFor(10*time.Second, "the list", `document.querySelectorAll('#apps tbody tr').length === 1`)
+	var row string
+	br.eval(`document.querySelector('#apps tbody tr').textContent`, &row)
+	if want := "1.4.2@sha256:1a2b3c4, values@89e6c98"; !strings.Contains(row, want) {
+		t.Errorf("row = %q, want %q", row, want)
+	}
+	br.navigate(url + "/#/default/web")
+	br.waitFor(10*time.Second, "the detail", `document.getElementById('d-title').textContent === 'default/web'`)
+	var page string
+	br.eval(`document.body.textContent`, &page)
+	for _, want := range []string{"web 1.x", "$values = https://github.com/acme/config.git main", "1.4.2@sha256:1a2b3c4, values@89e6c98", "chart web 1.4.2; values: prod values"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("detail page lacks %q", want)
+		}
+	}
+}

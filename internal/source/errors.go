@@ -20,6 +20,10 @@ var (
 	// ErrUnreachable: the host cannot be contacted or the repository does
 	// not exist there.
 	ErrUnreachable = errors.New("repository unreachable")
+	// ErrInvalid: the source answered, but what it holds or what the spec
+	// asks of it cannot be used (a digest that does not match, a chart
+	// archive with unsafe paths, a constraint that does not parse).
+	ErrInvalid = errors.New("invalid source")
 )
 
 // classError carries its own message and unwraps to a class and a cause.

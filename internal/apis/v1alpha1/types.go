@@ -166,8 +166,9 @@ type KustomizeSource struct {
 // HelmSource renders a Helm chart.
 type HelmSource struct {
 	ReleaseName string `json:"releaseName,omitempty"`
-	// ValueFiles are read from the chart's directory, or, when they start
-	// with "$ref/", from the root of the ref source named ref.
+	// ValueFiles are paths relative to the repository root (for a chart
+	// from a chart repository: relative to the chart), or, when they start
+	// with "$ref/", relative to the root of the ref source named ref.
 	ValueFiles []string `json:"valueFiles,omitempty"`
 	// Values are inline values, applied after the value files.
 	Values map[string]any `json:"values,omitempty"`

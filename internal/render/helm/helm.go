@@ -7,7 +7,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"regexp"
+	"strings"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
@@ -27,8 +29,10 @@ import (
 //
 // The chart and its value files are read through the repository's
 // contained reader: a symlink or path leaving the repository is an error.
-// Dependencies must be vendored in charts/ (directories or .tgz); a
-// missing one is an error, never a download.
+// Dependencies are read from charts/ (directories or .tgz) and from
+// DependencyDir, where the source stage puts the ones it fetched from
+// their repositories; the renderer never downloads anything, and a
+// dependency in neither place is an error.
 //
 // Hooks (objects annotated helm.sh/hook) are returned after the main
 // objects, in helm's order, with their annotations kept (internal/reconcile
@@ -38,6 +42,14 @@ type Renderer struct {
 	// ValueFiles are repository-relative paths (not chart-relative) of
 	// value files, merged in order, later files winning.
 	ValueFiles []string
+	// RefDirs are the checkouts of the app's ref sources by name: a value
+	// file "$name/path" is path in RefDirs[name], read as contained as the
+	// repository's own files.
+	RefDirs map[string]string `json:"refDirs,omitempty"`
+	// DependencyDir holds, one chart directory per name, the dependencies
+	// that the source stage fetched for a chart that does not vendor them
+	// (internal/source/chart.Fetcher.Dependencies); "" when none.
+	DependencyDir string `json:"dependencyDir,omitempty"`
 	// Values are inline values merged over the value files (like --set,
 	// but structured).
 	Values map[string]any
@@ -68,7 +80,7 @@ func (h Renderer) Render(ctx context.Context, req render.Request) ([]*unstructur
 		return nil, err
 	}
 	defer repo.Close()
-	vals, err := h.values(repo)
+	vals, err := h.values(repo, req.MaxBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -76,9 +88,12 @@ func (h Renderer) Render(ctx context.Context, req render.Request) ([]*unstructur
 	if err != nil {
 		return nil, err
 	}
+	if err := h.addDependencies(chrt, req.MaxBytes); err != nil {
+		return nil, err
+	}
 	if deps := chrt.Metadata.Dependencies; deps != nil {
 		if err := action.CheckDependencies(chrt, deps); err != nil {
-			return nil, &render.Error{File: dir + "/Chart.yaml", Err: fmt.Errorf("chart dependencies %v (vendor them: run `helm dependency build` and commit charts/)", err)}
+			return nil, &render.Error{File: dir + "/Chart.yaml", Err: fmt.Errorf("chart dependencies %v (a dependency without a repository must be vendored in charts/)", err)}
 		}
 	}
 	rel, err := h.install(ctx, req, chrt, vals)
@@ -89,10 +104,10 @@ func (h Renderer) Render(ctx context.Context, req render.Request) ([]*unstructur
 }
 
 // values merges the value files in order, then the inline values.
-func (h Renderer) values(repo *render.Repo) (map[string]any, error) {
+func (h Renderer) values(repo *render.Repo, maxBytes int64) (map[string]any, error) {
 	out := map[string]any{}
 	for _, f := range h.ValueFiles {
-		data, err := repo.ReadFile(f)
+		data, err := h.readValueFile(repo, f, maxBytes)
 		if err != nil {
 			return nil, err
 		}
@@ -103,6 +118,57 @@ func (h Renderer) values(repo *render.Repo) (map[string]any, error) {
 		out = helmMergeMaps(out, m)
 	}
 	return helmMergeMaps(out, h.Values), nil
+}
+
+// addDependencies adds the charts in DependencyDir to chrt as subcharts,
+// as if they were in its charts/.
+func (h Renderer) addDependencies(chrt *chart.Chart, maxBytes int64) error {
+	if h.DependencyDir == "" {
+		return nil
+	}
+	deps, err := render.OpenRepo(h.DependencyDir, maxBytes)
+	if err != nil {
+		return err
+	}
+	defer deps.Close()
+	ents, err := fs.ReadDir(deps.FS(), ".")
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		sub, err := helmLoadChart(deps, e.Name())
+		if err != nil {
+			return fmt.Errorf("dependency %s: %w", e.Name(), err)
+		}
+		chrt.AddDependency(sub)
+	}
+	return nil
+}
+
+// readValueFile reads a value file from the repository, or "$ref/path"
+// from a ref source's checkout.
+func (h Renderer) readValueFile(repo *render.Repo, f string, maxBytes int64) ([]byte, error) {
+	ref, rest, ok := strings.Cut(f, "/")
+	if !strings.HasPrefix(f, "$") || !ok {
+		return repo.ReadFile(f)
+	}
+	dir, found := h.RefDirs[ref[1:]]
+	if !found {
+		return nil, &render.Error{File: f, Err: fmt.Errorf("no ref source named %q (spec.refSources)", ref[1:])}
+	}
+	refRepo, err := render.OpenRepo(dir, maxBytes)
+	if err != nil {
+		return nil, &render.Error{File: f, Err: err}
+	}
+	defer refRepo.Close()
+	data, err := refRepo.ReadFile(rest)
+	if err != nil {
+		return nil, fmt.Errorf("ref source %q: %w", ref[1:], err)
+	}
+	return data, nil
 }
 
 // helmMergeMaps merges b over a as helm's `-f`/`--set` do: nested maps

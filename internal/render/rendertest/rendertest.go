@@ -96,3 +96,24 @@ func NestedString(obj map[string]any, path ...string) (s string, ok bool, err er
 	s, ok = cur.(string)
 	return s, ok, nil
 }
+
+// SOPSSecret is a Secret with the shape of a SOPS-encrypted file (its
+// values and metadata are placeholders: it cannot be decrypted).
+const SOPSSecret = `apiVersion: v1
+kind: Secret
+metadata:
+    name: db
+stringData:
+    password: ENC[AES256_GCM,data:c2VjcmV0,iv:aXY=,tag:dGFn,type:str]
+sops:
+    age:
+        - recipient: age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq
+          enc: |
+            -----BEGIN AGE ENCRYPTED FILE-----
+            YWJj
+            -----END AGE ENCRYPTED FILE-----
+    lastmodified: "2024-05-01T10:00:00Z"
+    mac: ENC[AES256_GCM,data:bWFj,iv:aXY=,tag:dGFn,type:str]
+    unencrypted_suffix: _unencrypted
+    version: 3.9.0
+`

@@ -14,6 +14,7 @@ import (
 	"github.com/tether-dev/tether/internal/render/hcl"
 	"github.com/tether-dev/tether/internal/render/helm"
 	"github.com/tether-dev/tether/internal/render/kustomize"
+	"github.com/tether-dev/tether/internal/render/plain"
 	"github.com/tether-dev/tether/internal/render/rendertest"
 )
 
@@ -31,7 +32,7 @@ func testSandbox() *Sandbox { return &Sandbox{Command: []string{os.Args[0]}} }
 
 // sandboxSet is every renderer, Kustomize, Helm and HCL in the sandbox.
 func sandboxSet(warn func(string)) render.Set {
-	return testSandbox().Wrap(render.Set{Directory: render.NewDirectory(), Kustomize: kustomize.Renderer{}, Helm: helm.Renderer{}, HCL: hcl.Renderer{Warn: warn}})
+	return testSandbox().Wrap(render.Set{Directory: plain.NewDirectory(), Kustomize: kustomize.Renderer{}, Helm: helm.Renderer{}, HCL: hcl.Renderer{Warn: warn}})
 }
 
 // loopChart writes a chart whose template loops as the did.
@@ -61,8 +62,8 @@ func TestSandboxRendersAsInProcess(t *testing.T) {
 		"toolarge/templates/cm.yaml": fmt.Sprintf(rendertest.CMWithData, "big") + "  big: " + strings.Repeat("x", 2<<10) + "\n",
 	})
 	var inWarn, sbWarn []string
-	in := render.Set{Directory: render.NewDirectory(), Kustomize: kustomize.Renderer{}, Helm: helm.Renderer{KubeVersion: "v1.31.0"}, HCL: hcl.Renderer{Warn: func(w string) { inWarn = append(inWarn, w) }}}
-	sb := testSandbox().Wrap(render.Set{Directory: render.NewDirectory(), Kustomize: kustomize.Renderer{}, Helm: helm.Renderer{KubeVersion: "v1.31.0"}, HCL: hcl.Renderer{Warn: func(w string) { sbWarn = append(sbWarn, w) }}})
+	in := render.Set{Directory: plain.NewDirectory(), Kustomize: kustomize.Renderer{}, Helm: helm.Renderer{KubeVersion: "v1.31.0"}, HCL: hcl.Renderer{Warn: func(w string) { inWarn = append(inWarn, w) }}}
+	sb := testSandbox().Wrap(render.Set{Directory: plain.NewDirectory(), Kustomize: kustomize.Renderer{}, Helm: helm.Renderer{KubeVersion: "v1.31.0"}, HCL: hcl.Renderer{Warn: func(w string) { sbWarn = append(sbWarn, w) }}})
 	for _, path := range []string{"charts/shop", "hcl", "kust"} {
 		req := render.Request{RepoDir: repo, Path: path, AppName: "shop", Namespace: "shop"}
 		want, err := in.Render(context.Background(), req, "")
@@ -266,7 +267,7 @@ func TestOutputLimitInProcess(t *testing.T) {
 		"plain/a.yaml": fmt.Sprintf(rendertest.CMWithData, "a"),
 		"plain/b.yaml": fmt.Sprintf(rendertest.CMWithData, "b") + "  big: " + strings.Repeat("y", 4<<10) + "\n",
 	})
-	_, err := render.Set{Directory: render.NewDirectory()}.Render(context.Background(), render.Request{RepoDir: repo, Path: "plain", AppName: "plain", Limits: render.Limits{MaxOutputBytes: 2 << 10}}, "")
+	_, err := render.Set{Directory: plain.NewDirectory()}.Render(context.Background(), render.Request{RepoDir: repo, Path: "plain", AppName: "plain", Limits: render.Limits{MaxOutputBytes: 2 << 10}}, "")
 	var le *render.LimitError
 	if !errors.As(err, &le) || le.Limit != render.LimitOutput || le.File != "plain/b.yaml:1" || le.Object != "ConfigMap b" {
 		t.Fatalf("Render = %v (%+v), want an output LimitError at plain/b.yaml:1, ConfigMap b", err, le)

@@ -2,7 +2,6 @@ package sops
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/getsops/sops/v3"
 
 	"github.com/tether-dev/tether/internal/render"
+	"github.com/tether-dev/tether/internal/render/plain"
 	"github.com/tether-dev/tether/internal/render/rendertest"
 )
 
@@ -72,10 +72,10 @@ func TestSOPSErrors(t *testing.T) {
 
 	// Through the Directory renderer the error names the file.
 	repo := rendertest.TempTree(t, map[string]string{"secrets/db.yaml": s})
-	d := render.NewDirectory()
+	d := plain.NewDirectory()
 	d.Decrypt = newHook(t, other)
 	got, err := d.Render(context.Background(), render.Request{RepoDir: repo})
-	wantError(t, err, "secrets/db.yaml: decrypt: SOPS: no age identity matches the file's recipients ("+rcpt+")", "secrets/db.yaml", 0)
+	rendertest.WantError(t, err, "secrets/db.yaml: decrypt: SOPS: no age identity matches the file's recipients ("+rcpt+")", "secrets/db.yaml", 0)
 	if got != nil {
 		t.Errorf("got %d objects, want none", len(got))
 	}
@@ -118,29 +118,5 @@ func TestParseAgeIdentities(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope.txt")
 	if _, err := NewDecrypter(missing); err == nil || !strings.Contains(err.Error(), missing) {
 		t.Errorf("missing key file: got error %v, want one naming %s", err, missing)
-	}
-}
-
-// wantError checks err and, when file is set, that a *render.Error in it
-// names file and line (line 0: any line). (The core's tests have the same
-// helper; rendertest cannot hold it, as the core's tests import rendertest.)
-func wantError(t *testing.T, err error, substr, file string, line int) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want one containing %q", substr)
-	}
-	t.Logf("error: %v", err)
-	if !strings.Contains(err.Error(), substr) {
-		t.Errorf("got error %q, want it to contain %q", err, substr)
-	}
-	if file == "" {
-		return
-	}
-	var re *render.Error
-	if !errors.As(err, &re) {
-		t.Fatalf("got error %T %q, want a *render.Error", err, err)
-	}
-	if re.File != file || (line != 0 && re.Line != line) {
-		t.Errorf("got error at %s:%d, want %s:%d (%v)", re.File, re.Line, file, line, err)
 	}
 }

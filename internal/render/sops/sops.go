@@ -1,5 +1,5 @@
 // Package sops decrypts SOPS-encrypted files for age recipients: its
-// decrypter is the hook the Directory renderer (render.Directory.Decrypt)
+// decrypter is the hook the Directory renderer (plain.Directory.Decrypt)
 // calls for each encrypted file.
 //
 // The sops library's tree, cipher and store packages all import its key

@@ -19,6 +19,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/tether-dev/tether/internal/render"
+	"github.com/tether-dev/tether/internal/render/plain"
 	"github.com/tether-dev/tether/internal/render/rendertest"
 )
 
@@ -368,7 +369,7 @@ func TestSOPSDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	d := render.NewDirectory()
+	d := plain.NewDirectory()
 	d.Decrypt = hook
 	got, err := d.Render(context.Background(), render.Request{RepoDir: repo})
 	if err != nil {
@@ -406,11 +407,11 @@ func TestSOPSDirectory(t *testing.T) {
 	}
 
 	// Without a decrypter: ErrEncrypted and no objects.
-	got, err = render.NewDirectory().Render(context.Background(), render.Request{RepoDir: repo})
-	if !errors.Is(err, render.ErrEncrypted) || got != nil {
+	got, err = plain.NewDirectory().Render(context.Background(), render.Request{RepoDir: repo})
+	if !errors.Is(err, plain.ErrEncrypted) || got != nil {
 		t.Errorf("without decrypter: got %d objects, error %v; want none and ErrEncrypted", len(got), err)
 	}
-	wantError(t, err, "secrets/api.json: SOPS-encrypted", "", 0)
+	rendertest.WantError(t, err, "secrets/api.json: SOPS-encrypted", "", 0)
 }
 
 // TestSOPSPassThrough: data that is not SOPS-encrypted comes back as is

@@ -34,7 +34,18 @@ function badge(text, cls) {
   return el('span', {class: 'badge b-' + safe}, text || 'Unknown');
 }
 
-function short(sha) { return sha ? String(sha).slice(0, 7) : ''; }
+// short abbreviates a revision as v1alpha1.ShortRevision does: commit SHAs
+// and digests to 7 hex digits ("6.5.4@sha256:1a2b3c4, values@9f8e7d6").
+function short(rev) {
+  if (!rev) return '';
+  return String(rev).split(',').map(function (p) {
+    var i = p.indexOf('sha256:');
+    if (i >= 0) return p.slice(0, i + 7) + p.slice(i + 7, i + 14);
+    var at = p.indexOf('@');
+    if (at >= 0) return p.slice(0, at + 1) + p.slice(at + 1, at + 8);
+    return /^[0-9a-f]{7,}$/.test(p) ? p.slice(0, 7) : p;
+  }).join(', ');
+}
 
 function appPath(ns, name) {
   return API + '/' + encodeURIComponent(ns) + '/' + encodeURIComponent(name);
@@ -198,7 +209,9 @@ function meta(app) {
   const s = app.spec || {}, src = s.source || {}, pol = s.syncPolicy || {};
   const rows = [
     ['Repository', src.repoURL],
-    ['Revision', (src.targetRevision || 'HEAD') + (src.path ? '  ·  path ' + src.path : '')],
+    ['Chart', src.chart ? src.chart + ' ' + (src.targetRevision || '(newest)') : ''],
+    ['Revision', src.chart ? '' : (src.targetRevision || 'HEAD') + (src.path ? '  ·  path ' + src.path : '')],
+    ['Values from', (s.refSources || []).map((r) => '$' + r.ref + ' = ' + r.repoURL + ' ' + (r.targetRevision || 'HEAD')).join('; ')],
     ['Destination', (s.destination || {}).namespace],
     ['Policy', [pol.automated && 'automated', pol.prune && 'prune', pol.selfHeal && 'self-heal'].filter(Boolean).join(', ') || 'manual'],
   ];

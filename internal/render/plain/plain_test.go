@@ -1,4 +1,4 @@
-package render
+package plain
 
 import (
 	"context"
@@ -10,31 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tether-dev/tether/internal/render"
 	"github.com/tether-dev/tether/internal/render/rendertest"
 )
-
-// wantError checks err and, when file is set, that an *Error in it names
-// file and line (line 0: any line).
-func wantError(t *testing.T, err error, substr, file string, line int) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want one containing %q", substr)
-	}
-	t.Logf("error: %v", err)
-	if !strings.Contains(err.Error(), substr) {
-		t.Errorf("got error %q, want it to contain %q", err, substr)
-	}
-	if file == "" {
-		return
-	}
-	var re *Error
-	if !errors.As(err, &re) {
-		t.Fatalf("got error %T %q, want a *render.Error", err, err)
-	}
-	if re.File != file || (line != 0 && re.Line != line) {
-		t.Errorf("got error at %s:%d, want %s:%d (%v)", re.File, re.Line, file, line, err)
-	}
-}
 
 func TestDirectoryRender(t *testing.T) {
 	tests := []struct {
@@ -98,7 +76,7 @@ func TestDirectoryRender(t *testing.T) {
 		{
 			name:  "Include and Exclude globs",
 			files: map[string]string{"a.yaml": rendertest.CM("a"), "b.yaml": rendertest.CM("b"), "sub/c.yaml": rendertest.CM("c"), "sub/test.yaml": rendertest.CM("t")},
-			dir:   &Directory{Recurse: true, Include: "{a.yaml,sub/*}", Exclude: "test.yaml"},
+			dir:   &Directory{Selection: render.Selection{Recurse: true, Include: "{a.yaml,sub/*}", Exclude: "test.yaml"}},
 			want:  []string{"ConfigMap/a", "ConfigMap/c"},
 		},
 		{
@@ -189,7 +167,7 @@ func TestDirectoryRender(t *testing.T) {
 		{
 			name:    "bad glob",
 			files:   map[string]string{"a.yaml": rendertest.CM("a")},
-			dir:     &Directory{Include: "[a"},
+			dir:     &Directory{Selection: render.Selection{Include: "[a"}},
 			wantErr: "include: glob",
 		},
 	}
@@ -200,9 +178,9 @@ func TestDirectoryRender(t *testing.T) {
 			if d == nil {
 				d = NewDirectory()
 			}
-			got, err := d.Render(context.Background(), Request{RepoDir: repo, Path: tc.path})
+			got, err := d.Render(context.Background(), render.Request{RepoDir: repo, Path: tc.path})
 			if tc.wantErr != "" {
-				wantError(t, err, tc.wantErr, tc.wantFile, tc.wantLine)
+				rendertest.WantError(t, err, tc.wantErr, tc.wantFile, tc.wantLine)
 				if got != nil {
 					t.Errorf("got %d objects with the error, want none", len(got))
 				}
@@ -238,7 +216,7 @@ spec:
   nothing: ~
   octal: 0755
 `})
-	got, err := NewDirectory().Render(context.Background(), Request{RepoDir: repo})
+	got, err := NewDirectory().Render(context.Background(), render.Request{RepoDir: repo})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,14 +309,14 @@ func TestDirectoryContainment(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			repo := rendertest.TempTree(t, map[string]string{"apps/a.yaml": rendertest.CM("a")})
 			tc.setup(t, repo)
-			got, err := NewDirectory().Render(context.Background(), Request{RepoDir: repo, Path: tc.path})
+			got, err := NewDirectory().Render(context.Background(), render.Request{RepoDir: repo, Path: tc.path})
 			if tc.wantErr == "" {
 				if err != nil || !slices.Equal(rendertest.IDs(got), tc.want) {
 					t.Errorf("got %q, %v; want %q, no error", rendertest.IDs(got), err, tc.want)
 				}
 				return
 			}
-			wantError(t, err, tc.wantErr, tc.wantFile, 0)
+			rendertest.WantError(t, err, tc.wantErr, tc.wantFile, 0)
 			if got != nil {
 				t.Errorf("got %d objects, want none", len(got))
 			}
@@ -352,16 +330,16 @@ func TestDirectoryContainment(t *testing.T) {
 func TestDirectoryByteCap(t *testing.T) {
 	big := rendertest.CM("big") + "data:\n  x: \"" + strings.Repeat("x", 4096) + "\"\n"
 	repo := rendertest.TempTree(t, map[string]string{"a.yaml": rendertest.CM("a"), "b.yaml": big, "c.yaml": rendertest.CM("c")})
-	got, err := NewDirectory().Render(context.Background(), Request{RepoDir: repo, MaxBytes: 1024})
-	if !errors.Is(err, ErrTooLarge) {
-		t.Fatalf("got error %v, want one wrapping ErrTooLarge", err)
+	got, err := NewDirectory().Render(context.Background(), render.Request{RepoDir: repo, MaxBytes: 1024})
+	if !errors.Is(err, render.ErrTooLarge) {
+		t.Fatalf("got error %v, want one wrapping render.ErrTooLarge", err)
 	}
-	wantError(t, err, "input too large", "b.yaml", 0)
+	rendertest.WantError(t, err, "input too large", "b.yaml", 0)
 	if got != nil {
 		t.Errorf("got %d objects, want none", len(got))
 	}
 	// Under the cap the same tree renders.
-	if _, err := NewDirectory().Render(context.Background(), Request{RepoDir: repo, MaxBytes: 8192}); err != nil {
+	if _, err := NewDirectory().Render(context.Background(), render.Request{RepoDir: repo, MaxBytes: 8192}); err != nil {
 		t.Errorf("with a larger cap: got error %v, want none", err)
 	}
 }
@@ -370,7 +348,43 @@ func TestDirectoryCancelled(t *testing.T) {
 	repo := rendertest.TempTree(t, map[string]string{"a.yaml": rendertest.CM("a")})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := NewDirectory().Render(ctx, Request{RepoDir: repo}); !errors.Is(err, context.Canceled) {
+	if _, err := NewDirectory().Render(ctx, render.Request{RepoDir: repo}); !errors.Is(err, context.Canceled) {
 		t.Errorf("got error %v, want context.Canceled", err)
 	}
+}
+
+func TestDirectorySOPS(t *testing.T) {
+	repo := rendertest.TempTree(t, map[string]string{"a.yaml": rendertest.CM("a"), "secrets/db.yaml": rendertest.SOPSSecret})
+
+	got, err := NewDirectory().Render(context.Background(), render.Request{RepoDir: repo})
+	rendertest.WantError(t, err, "secrets/db.yaml: SOPS-encrypted; no decryption key configured (--sops-age-key-file)", "secrets/db.yaml", 0)
+	if !errors.Is(err, ErrEncrypted) {
+		t.Errorf("got error %v, want one wrapping ErrEncrypted", err)
+	}
+	if got != nil {
+		t.Errorf("got %d objects, want none", len(got))
+	}
+
+	// With a Decrypt hook the decrypted text is parsed. (The real SOPS
+	// decryption is tested where it is implemented; this checks the hook.)
+	var calls []string
+	d := NewDirectory()
+	d.Decrypt = func(file string, data []byte) ([]byte, error) {
+		calls = append(calls, file)
+		return []byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2\n"), nil
+	}
+	got, err = d.Render(context.Background(), render.Request{RepoDir: repo})
+	if err != nil {
+		t.Fatalf("with Decrypt: got error %v", err)
+	}
+	if want := []string{"ConfigMap/a", "Secret/db"}; !slices.Equal(rendertest.IDs(got), want) {
+		t.Errorf("with Decrypt: got %q, want %q", rendertest.IDs(got), want)
+	}
+	if !slices.Equal(calls, []string{"secrets/db.yaml"}) {
+		t.Errorf("Decrypt called for %q, want only secrets/db.yaml", calls)
+	}
+
+	d.Decrypt = func(string, []byte) ([]byte, error) { return nil, errors.New("no matching age key") }
+	_, err = d.Render(context.Background(), render.Request{RepoDir: repo})
+	rendertest.WantError(t, err, "decrypt: no matching age key", "secrets/db.yaml", 0)
 }

@@ -2,7 +2,10 @@ module github.com/tether-dev/tether
 
 go 1.26.0
 
-require github.com/spf13/cobra v1.10.2
+require (
+	github.com/google/go-jsonnet v0.22.0
+	github.com/spf13/cobra v1.10.2
+)
 
 require github.com/google/go-containerregistry v0.22.1 // indirect
 
@@ -254,4 +257,7 @@ require (
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
 
-tool helm.sh/helm/v3/cmd/helm
+tool (
+	github.com/google/go-jsonnet/cmd/jsonnet
+	helm.sh/helm/v3/cmd/helm
+)

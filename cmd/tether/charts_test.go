@@ -53,9 +53,9 @@ spec: {containers: [{name: t, image: busybox}]}
 
 // appManifest writes an Application manifest with the given spec (YAML,
 // indented by 2 under spec:).
-func appManifest(t *testing.T, name, ns, spec string) string {
+func appManifest(t *testing.T, a *app, name, spec string) string {
 	t.Helper()
-	body := fmt.Sprintf("apiVersion: tether.dev/v1alpha1\nkind: Application\nmetadata:\n  name: %s\n  namespace: tether-system\nspec:\n%s  destination:\n    namespace: %s\n", name, spec, ns)
+	body := fmt.Sprintf("apiVersion: tether.dev/v1alpha1\nkind: Application\nmetadata:\n  name: %s\n  namespace: %s\nspec:\n%s  destination:\n    namespace: %s\n", name, a.appN, spec, a.ns)
 	p := filepath.Join(t.TempDir(), "app.yaml")
 	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
@@ -75,7 +75,7 @@ func TestRenderChartFromRepositoryWithValuesFromGit(t *testing.T) {
 	values.Write("envs/prod/web.yaml", "greeting: from-git\nreplicas: 3\n")
 	values.Commit("prod values")
 	a := newApp(t)
-	file := appManifest(t, "web", a.ns, fmt.Sprintf(`  source:
+	file := appManifest(t, a, "web", fmt.Sprintf(`  source:
     repoURL: %s
     chart: web
     targetRevision: ~1.4
@@ -195,10 +195,7 @@ func TestSyncChartFromRepositoryFollowsVersionsAndValues(t *testing.T) {
   - ref: values
     repoURL: %s
 `, h.URL, values.Dir)
-	file := appManifest(t, a.name, a.ns, spec)
-	file = strings.Replace(readAll(t, file), "namespace: tether-system", "namespace: "+a.appN, 1)
-	p := filepath.Join(t.TempDir(), "app.yaml")
-	os.WriteFile(p, []byte(file), 0o644)
+	p := appManifest(t, a, a.name, spec)
 
 	sync := func() string {
 		t.Helper()
@@ -248,8 +245,10 @@ func TestSyncChartFromRepositoryFollowsVersionsAndValues(t *testing.T) {
 	if len(hist) < 3 || !strings.HasPrefix(hist[0].Revision, "1.1.0@") || !strings.HasSuffix(hist[0].Revision, values.Head()) {
 		t.Errorf("history %+v", hist)
 	}
+	res := a.tether("status", a.name, "--app-namespace", a.appN)
+	wantContains(t, "status detail", res.stdout, "Chart:", "web 1.x", "Ref source:", "$values = "+values.Dir+" (the remote's HEAD)", "1.1.0@sha256:")
 	// Roll back to the first chart version by its version number.
-	res := a.tether("rollback", a.name, "1.0.0", "--app-namespace", a.appN)
+	res = a.tether("rollback", a.name, "1.0.0", "--app-namespace", a.appN)
 	if res.code != 0 {
 		t.Fatalf("rollback: %s", res)
 	}
@@ -260,15 +259,6 @@ func TestSyncChartFromRepositoryFollowsVersionsAndValues(t *testing.T) {
 	if cm("version") != "1.0.0" || cm("greeting") != "git-one" {
 		t.Errorf("after the rollback: version %q greeting %q", cm("version"), cm("greeting"))
 	}
-}
-
-func readAll(t *testing.T, p string) string {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // An OCI artifact published with `tether push artifact` is a source like
@@ -324,4 +314,44 @@ func TestSyncOCIArtifactPushedByTether(t *testing.T) {
 	if rev := got.Status.LastAppliedRevision; rev == nil || !strings.HasPrefix(rev.Revision, "prod@sha256:") || !strings.Contains(digest, strings.TrimPrefix(rev.Revision, "prod@")) {
 		t.Errorf("revision %+v, pushed %q", rev, digest)
 	}
+}
+
+// Bad chart sources are errors naming the cause, and a sync that fails on
+// one applies and prunes nothing.
+func TestChartBadInputChangesNothing(t *testing.T) {
+	t.Parallel()
+	h := charttest.NewHTTPRepo(t, "", "")
+	h.Publish(t, charttest.PackageFiles(t, "web", chartFiles("1.0.0", "one")))
+	a := newApp(t)
+	src := func(extra string) string {
+		return fmt.Sprintf("  source:\n    repoURL: %s\n    chart: web\n    insecure: true\n%s", h.URL, extra)
+	}
+	for _, tc := range []struct{ name, spec, want string }{
+		{"no such version", src("    targetRevision: ~9.1\n"), `no version matches "~9.1"`},
+		{"no such chart", strings.Replace(src(""), "chart: web", "chart: nope", 1), `no chart named "nope"`},
+		{"path with chart", src("    path: web\n"), "spec.source.path \"web\" is not used with spec.source.chart"},
+		{"unknown ref", src("    helm: {valueFiles: [$vals/x.yaml]}\n"), `no ref source named "vals"`},
+		{"duplicate ref", src("") + "  refSources:\n  - {ref: v, repoURL: /x}\n  - {ref: v, repoURL: /y}\n", `spec.refSources[1].ref "v" is used twice`},
+		{"oci ref", src("") + "  refSources:\n  - {ref: v, repoURL: oci://r.example.com/x}\n", "a ref source is a Git repository"},
+		{"plain http", strings.Replace(src(""), "insecure: true", "insecure: false", 1), "set spec.source.insecure: true"},
+	} {
+		res := a.tether("render", "-f", appManifest(t, a, "web", tc.spec))
+		if res.code != 2 || !strings.Contains(res.stderr, tc.want) {
+			t.Errorf("%s: %s\nwant exit 2 saying %q", tc.name, res, tc.want)
+		}
+	}
+
+	// A synced chart, then a spec whose version matches nothing: the sync
+	// fails, naming it, and the objects stay as they were (prune on).
+	good := appManifest(t, a, "web", src("    targetRevision: 1.x\n")+"  syncPolicy: {prune: true}\n")
+	if res := a.tether("sync", "-f", good, "--app-namespace", a.appN); res.code != 0 {
+		t.Fatalf("sync: %s", res)
+	}
+	before := snapshot(t, a.ns, configMaps)
+	bad := appManifest(t, a, "web", src("    targetRevision: 3.x\n")+"  syncPolicy: {prune: true}\n")
+	res := a.tether("sync", "-f", bad, "--app-namespace", a.appN)
+	if res.code == 0 || !strings.Contains(res.stderr, `no version matches "3.x"`) {
+		t.Errorf("bad sync: %s", res)
+	}
+	assertUnchanged(t, a.ns, before)
 }

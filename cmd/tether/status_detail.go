@@ -72,8 +72,15 @@ func writeDetail(w io.Writer, a *v1alpha1.Application, rows []resourceRow, rowsE
 	field("Name", "%s", a.Name)
 	field("Namespace", "%s", a.Namespace)
 	field("Repository", "%s", src.DisplayURL())
-	field("Path", "%s", orText(src.Path, "(the repository root)"))
-	field("Target revision", "%s", orText(src.TargetRevision, "(the remote's HEAD)"))
+	if src.Chart != "" {
+		field("Chart", "%s %s", src.Chart, orText(src.TargetRevision, "(the newest stable version)"))
+	} else {
+		field("Path", "%s", orText(src.Path, "(the repository root)"))
+		field("Target revision", "%s", orText(src.TargetRevision, "(the remote's HEAD)"))
+	}
+	for _, rs := range a.Spec.RefSources {
+		field("Ref source", "$%s = %s %s", rs.Ref, v1alpha1.Source{RepoURL: rs.RepoURL}.DisplayURL(), orText(rs.TargetRevision, "(the remote's HEAD)"))
+	}
 	field("Destination", "namespace %s", reconcile.DestinationNamespace(a))
 	field("Policy", "%s", syncPolicy(a.Spec.SyncPolicy))
 	field("Suspended", "%s", yesNo(a.Spec.Suspend))

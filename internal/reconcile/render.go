@@ -15,6 +15,7 @@ import (
 	"github.com/tether-dev/tether/internal/render"
 	"github.com/tether-dev/tether/internal/render/hcl"
 	"github.com/tether-dev/tether/internal/render/helm"
+	"github.com/tether-dev/tether/internal/render/jsonnet"
 	"github.com/tether-dev/tether/internal/render/kustomize"
 	"github.com/tether-dev/tether/internal/render/plain"
 	"github.com/tether-dev/tether/internal/render/sandbox"
@@ -39,6 +40,7 @@ func (r *Reconciler) renderApp(ctx context.Context, app *v1alpha1.Application, r
 		Directory: dirR,
 		Kustomize: kustomize.Renderer{AllowRemoteBases: src.Kustomize != nil && src.Kustomize.AllowRemoteBases},
 		HCL:       hcl.Renderer{Warn: func(msg string) { warnings = append(warnings, msg) }},
+		Jsonnet:   jsonnetRenderer(dirR.Selection, src.Jsonnet),
 	}
 	chart := helm.Renderer{}
 	if h := src.Helm; h != nil {
@@ -49,11 +51,15 @@ func (r *Reconciler) renderApp(ctx context.Context, app *v1alpha1.Application, r
 	set.Helm = helmForCluster{r: r, chart: chart}
 	var force render.Kind
 	switch {
+	case src.Chart != "":
+		force = render.KindHelm // a chart from a repository is nothing else
+	case src.Jsonnet != nil:
+		force = render.KindJsonnet
 	case src.Directory != nil:
 		force = render.KindDirectory
 	case src.Kustomize != nil:
 		force = render.KindKustomize
-	case src.Helm != nil, src.Chart != "":
+	case src.Helm != nil:
 		force = render.KindHelm
 	case src.HCL != nil:
 		force = render.KindHCL
@@ -76,10 +82,28 @@ func (r *Reconciler) renderApp(ctx context.Context, app *v1alpha1.Application, r
 	return nil, warnings, needsUser("render", err)
 }
 
+// jsonnetRenderer renders the *.jsonnet files of the files sel selects
+// for the plain manifests, with spec.source.jsonnet's arguments.
+func jsonnetRenderer(sel render.Selection, src *v1alpha1.JsonnetSource) jsonnet.Renderer {
+	r := jsonnet.Renderer{Selection: sel}
+	if src == nil {
+		return r
+	}
+	vars := func(in []v1alpha1.JsonnetVar) []jsonnet.Var {
+		out := make([]jsonnet.Var, 0, len(in))
+		for _, v := range in {
+			out = append(out, jsonnet.Var{Name: v.Name, Value: v.Value, Code: v.Code})
+		}
+		return out
+	}
+	r.TLAs, r.ExtVars, r.Libs = vars(src.TLAs), vars(src.ExtVars), src.Libs
+	return r
+}
+
 // RenderOptions say how a Reconciler renders.
 type RenderOptions struct {
-	// Sandbox, when set, renders Helm charts, kustomizations and HCL in
-	// child processes that are killed at their limits or when the context
+	// Sandbox, when set, renders Helm charts, kustomizations, HCL and
+	// Jsonnet in child processes that are killed at their limits or when the context
 	// ends (see sandbox.Sandbox). Nil renders everything in process, where
 	// only the output limit and the checks between steps bound a render.
 	Sandbox *sandbox.Sandbox

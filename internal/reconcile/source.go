@@ -87,8 +87,37 @@ type fetched struct {
 	ChartDeps string
 }
 
+// checkSources refuses source specs that name no single thing to fetch.
+func checkSources(app *v1alpha1.Application) error {
+	s := app.Spec.Source
+	if s.Chart != "" && (s.Directory != nil || s.Kustomize != nil || s.HCL != nil || s.Jsonnet != nil) {
+		return fmt.Errorf("spec.source.chart %q is rendered with Helm: directory, kustomize, hcl and jsonnet do not apply", s.Chart)
+	}
+	if s.Chart != "" && s.Path != "" {
+		return fmt.Errorf("spec.source.path %q is not used with spec.source.chart (a chart is rendered from its own root)", s.Path)
+	}
+	seen := map[string]bool{}
+	for i, rs := range app.Spec.RefSources {
+		switch {
+		case rs.Ref == "" || strings.Trim(rs.Ref, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != "":
+			return fmt.Errorf("spec.refSources[%d].ref %q: a name of letters, digits, '-' and '_' is needed", i, rs.Ref)
+		case seen[rs.Ref]:
+			return fmt.Errorf("spec.refSources[%d].ref %q is used twice", i, rs.Ref)
+		case rs.RepoURL == "":
+			return fmt.Errorf("spec.refSources[%d] (%s) has no repoURL", i, rs.Ref)
+		case chart.IsOCI(rs.RepoURL):
+			return fmt.Errorf("spec.refSources[%d] (%s): a ref source is a Git repository, not %s", i, rs.Ref, rs.RepoURL)
+		}
+		seen[rs.Ref] = true
+	}
+	return nil
+}
+
 // fetch fetches every source of the app at the target.
 func (r *Reconciler) fetch(ctx context.Context, app *v1alpha1.Application, t target) (fetched, error) {
+	if err := checkSources(app); err != nil {
+		return fetched{}, needsUser("source", err)
+	}
 	auth, err := r.Auth(ctx, app, app.Spec.Source.SecretRef)
 	if err != nil {
 		return fetched{}, err
@@ -138,6 +167,9 @@ func (r *Reconciler) fetch(ctx context.Context, app *v1alpha1.Application, t tar
 // costs none): the agent's test of whether anything moved.
 func (r *Reconciler) Resolve(ctx context.Context, app *v1alpha1.Application, override string, followBranch bool) (string, error) {
 	t := targetOf(app, override, followBranch)
+	if err := checkSources(app); err != nil {
+		return "", needsUser("source", err)
+	}
 	auth, err := r.Auth(ctx, app, app.Spec.Source.SecretRef)
 	if err != nil {
 		return "", err

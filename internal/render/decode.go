@@ -11,8 +11,6 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
-	"github.com/tether-dev/tether/internal/object"
 )
 
 // ErrAliasBomb is returned (wrapped) when YAML aliases would expand a file
@@ -23,63 +21,6 @@ var ErrAliasBomb = errors.New("YAML aliases expand too much (a \"billion laughs\
 // may add to any file before the file is rejected; larger files may add up
 // to twice their own size on top.
 const aliasAllowance = 64 << 10
-
-// DecodeManifests parses a stream of Kubernetes objects: multi-document
-// YAML ("---"), or JSON when file ends in ".json". Empty documents are
-// skipped; "List" kinds are expanded into their items. Every object must
-// have apiVersion, kind and metadata.name (a hook may have generateName
-// instead), and an object ID may appear only once. Errors are *Error values naming file (as given) and, where known,
-// the line; several are joined with errors.Join.
-func DecodeManifests(file string, data []byte) ([]*unstructured.Unstructured, error) {
-	return decodeManifests(file, data, dupSet{}, false)
-}
-
-// decodeManifests is DecodeManifests with a duplicate set shared by the
-// caller; with annotate, each object carries object.SourceAnnotation
-// ("file:line") so later errors can name where it came from.
-func decodeManifests(file string, data []byte, seen dupSet, annotate bool) ([]*unstructured.Unstructured, error) {
-	var docs []located
-	var err error
-	if strings.HasSuffix(file, ".json") {
-		docs, err = parseJSON(file, data)
-	} else {
-		docs, err = parseYAML(file, data)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return collect(file, docs, seen, annotate)
-}
-
-// collect checks decoded values as objects, records them in seen, and,
-// with annotate, sets object.SourceAnnotation on each.
-func collect(file string, docs []located, seen dupSet, annotate bool) ([]*unstructured.Unstructured, error) {
-	var objs []*unstructured.Unstructured
-	var errs []error
-	for _, d := range docs {
-		u, err := toObject(file, d)
-		if err == nil {
-			err = seen.add(file, d.line, u)
-		}
-		if err == nil && annotate {
-			ann := u.GetAnnotations()
-			if ann == nil {
-				ann = map[string]string{}
-			}
-			ann[object.SourceAnnotation] = fileLine(file, d.line)
-			u.SetAnnotations(ann)
-		}
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		objs = append(objs, u)
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return objs, nil
-}
 
 // located is one decoded value (a candidate object) and the line it
 // starts on (0: unknown); where, when set, names it in errors.

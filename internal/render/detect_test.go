@@ -3,10 +3,12 @@ package render_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/tether-dev/tether/internal/object"
 	"github.com/tether-dev/tether/internal/render"
 	"github.com/tether-dev/tether/internal/render/rendertest"
 )
@@ -30,6 +32,12 @@ func TestDetect(t *testing.T) {
 		{"not recursive", map[string]string{"a.yaml": rendertest.CM("a"), "sub/kustomization.yaml": "", "sub2/Chart.yaml": ""}, "", render.KindDirectory},
 		{"case matters for Chart.yaml", map[string]string{"chart.yaml": ""}, "", render.KindDirectory},
 		{"tf.json is not .tf", map[string]string{"main.tf.json": "{}"}, "", render.KindDirectory},
+		{"jsonnet beside plain manifests", map[string]string{"app/a.jsonnet": "{}", "app/b.yaml": rendertest.CM("b")}, "app", render.KindJsonnet},
+		{"jsonnet below", map[string]string{"a.yaml": rendertest.CM("a"), "sub/deeper/x.jsonnet": "{}"}, "", render.KindJsonnet},
+		{"libsonnet alone is not jsonnet", map[string]string{"a.yaml": rendertest.CM("a"), "lib.libsonnet": "{}"}, "", render.KindDirectory},
+		{"jsonnet in a hidden directory", map[string]string{"a.yaml": rendertest.CM("a"), ".github/x.jsonnet": "{}"}, "", render.KindDirectory},
+		{"kustomize wins over jsonnet", map[string]string{"k/kustomization.yaml": "", "k/a.jsonnet": "{}"}, "k", render.KindKustomize},
+		{"HCL wins over jsonnet", map[string]string{"main.tf": "", "a.jsonnet": "{}"}, "", render.KindHCL},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,17 +96,30 @@ func named(name string) renderFunc {
 	}
 }
 
+// configMap renders the ConfigMap name, from file.
+func configMap(name, file string) renderFunc {
+	return func(context.Context, render.Request) ([]*unstructured.Unstructured, error) {
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion("v1")
+		u.SetKind("ConfigMap")
+		u.SetName(name)
+		u.SetAnnotations(map[string]string{object.SourceAnnotation: file})
+		return []*unstructured.Unstructured{u}, nil
+	}
+}
+
 func TestSetRender(t *testing.T) {
 	repo := rendertest.TempTree(t, map[string]string{
 		"plain/a.yaml": rendertest.CM("a"), "apps/x/Chart.yaml": "name: x\n", "kust/kustomization.yaml": "", "tf/main.tf": "",
+		"mixed/a.yaml": rendertest.CM("a"), "mixed/sub/b.jsonnet": "{}",
 	})
-	all := render.Set{Directory: named("directory"), Kustomize: named("kustomize"), Helm: named("helm"), HCL: named("hcl")}
+	all := render.Set{Directory: named("directory"), Kustomize: named("kustomize"), Helm: named("helm"), HCL: named("hcl"), Jsonnet: named("jsonnet")}
 	tests := []struct {
 		name    string
 		set     render.Set
 		path    string
 		force   render.Kind
-		want    string // name of the first object
+		want    string // names of the objects
 		wantErr string
 	}{
 		{name: "directory", set: all, path: "plain", want: "directory"},
@@ -115,7 +136,16 @@ func TestSetRender(t *testing.T) {
 			wantErr: "Terraform/HCL files found at tf but the HCL renderer is not enabled"},
 		{name: "forced but disabled", set: render.Set{Directory: named("directory")}, path: "plain", force: render.KindHCL,
 			wantErr: "the HCL renderer was asked for but is not enabled"},
-		{name: "unknown forced kind", set: all, path: "plain", force: "jsonnet", wantErr: `unknown renderer "jsonnet"`},
+		{name: "unknown forced kind", set: all, path: "plain", force: "ksonnet", wantErr: `unknown renderer "ksonnet" (want directory, kustomize, helm, hcl or jsonnet)`},
+		{name: "jsonnet beside plain manifests", set: all, path: "mixed", want: "directory jsonnet"},
+		{name: "jsonnet alone", set: render.Set{Jsonnet: named("jsonnet")}, path: "mixed", want: "jsonnet"},
+		{name: "forced jsonnet", set: all, path: "plain", force: render.KindJsonnet, want: "directory jsonnet"},
+		{name: "forced directory with jsonnet files renders them too", set: all, path: "mixed", force: render.KindDirectory, want: "directory jsonnet"},
+		{name: "jsonnet disabled", set: render.Set{Directory: named("directory")}, path: "mixed",
+			wantErr: "Jsonnet files found at mixed but the Jsonnet renderer is not enabled"},
+		{name: "jsonnet disabled, directory forced", set: render.Set{Directory: named("directory")}, path: "mixed", force: render.KindDirectory, want: "directory"},
+		{name: "an object from plain manifests and from jsonnet", set: render.Set{Directory: configMap("x", "mixed/a.yaml:3"), Jsonnet: configMap("x", "mixed/sub/b.jsonnet")}, path: "mixed",
+			wantErr: "mixed/sub/b.jsonnet: duplicate object ConfigMap/x (also defined at mixed/a.yaml:3)"},
 		{name: "missing path", set: all, path: "apps/y", wantErr: "apps/y: path does not exist in the repository"},
 		{name: "missing path, forced", set: all, path: "apps/y", force: render.KindHelm, wantErr: "apps/y: path does not exist"},
 		{name: "escaping path", set: all, path: "../x", wantErr: "leads outside the repository"},
@@ -130,8 +160,12 @@ func TestSetRender(t *testing.T) {
 			if err != nil {
 				t.Fatalf("got error %v", err)
 			}
-			if len(got) == 0 || got[0].GetName() != tc.want {
-				t.Errorf("got %v, want first object named %q", rendertest.IDs(got), tc.want)
+			var names []string
+			for _, u := range got {
+				names = append(names, u.GetName())
+			}
+			if strings.Join(names, " ") != tc.want {
+				t.Errorf("got objects %q, want %q", names, tc.want)
 			}
 		})
 	}

@@ -18,7 +18,7 @@ type Limits struct {
 	// Timeout stops a render that runs longer; 0 means DefaultTimeout.
 	Timeout time.Duration
 	// MaxMemoryBytes caps the resident memory of the process that renders
-	// Helm charts, kustomizations and HCL (see package sandbox); 0 means
+	// Helm charts, kustomizations, HCL and Jsonnet (see package sandbox); 0 means
 	// DefaultMaxMemoryBytes. The render process itself (the tether binary,
 	// before it reads anything) takes about 70 MiB of it.
 	MaxMemoryBytes int64

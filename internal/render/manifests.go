@@ -1,12 +1,72 @@
 package render
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/tether-dev/tether/internal/object"
 )
+
+// DecodeManifests parses a stream of Kubernetes objects: multi-document
+// YAML ("---"), or JSON when file ends in ".json". Empty documents are
+// skipped; "List" kinds are expanded into their items. Every object must
+// have apiVersion, kind and metadata.name (a hook may have generateName
+// instead), and an object ID may appear only once. Errors are *Error values naming file (as given) and, where known,
+// the line; several are joined with errors.Join.
+func DecodeManifests(file string, data []byte) ([]*unstructured.Unstructured, error) {
+	return decodeManifests(file, data, dupSet{}, false)
+}
+
+// decodeManifests is DecodeManifests with a duplicate set shared by the
+// caller; with annotate, each object carries object.SourceAnnotation
+// ("file:line") so later errors can name where it came from.
+func decodeManifests(file string, data []byte, seen dupSet, annotate bool) ([]*unstructured.Unstructured, error) {
+	var docs []located
+	var err error
+	if strings.HasSuffix(file, ".json") {
+		docs, err = parseJSON(file, data)
+	} else {
+		docs, err = parseYAML(file, data)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return collect(file, docs, seen, annotate)
+}
+
+// collect checks decoded values as objects, records them in seen, and,
+// with annotate, sets object.SourceAnnotation on each.
+func collect(file string, docs []located, seen dupSet, annotate bool) ([]*unstructured.Unstructured, error) {
+	var objs []*unstructured.Unstructured
+	var errs []error
+	for _, d := range docs {
+		u, err := toObject(file, d)
+		if err == nil {
+			err = seen.add(file, d.line, u)
+		}
+		if err == nil && annotate {
+			ann := u.GetAnnotations()
+			if ann == nil {
+				ann = map[string]string{}
+			}
+			ann[object.SourceAnnotation] = fileLine(file, d.line)
+			u.SetAnnotations(ann)
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		objs = append(objs, u)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return objs, nil
+}
 
 // Manifests turns the files of one render into objects. Every object is
 // checked (apiVersion, kind, and metadata.name or a hook's generateName),
@@ -70,4 +130,29 @@ func (s dupSet) add(file string, line int, u *unstructured.Unstructured) error {
 	}
 	s[id] = origin{file: file, line: line}
 	return nil
+}
+
+// checkDuplicates fails when two of objs (from different renderers of one
+// directory) have the same ID, naming the files their source annotations
+// give.
+func checkDuplicates(objs []*unstructured.Unstructured) error {
+	seen := dupSet{}
+	var errs []error
+	for _, u := range objs {
+		file, line := splitSource(u.GetAnnotations()[object.SourceAnnotation])
+		if err := seen.add(file, line, u); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// splitSource reads an object.SourceAnnotation: "file:line" or "file".
+func splitSource(src string) (string, int) {
+	if i := strings.LastIndexByte(src, ':'); i > 0 {
+		if n, err := strconv.Atoi(src[i+1:]); err == nil {
+			return src[:i], n
+		}
+	}
+	return src, 0
 }

@@ -7,9 +7,10 @@
 // limits, and the dispatch: Detect says which kind of renderer a directory
 // needs, and Set renders it with the one it holds for that kind. The
 // renderers are packages below it, each importing it and none another:
-// plain, kustomize, helm and hcl; sops decrypts for plain; sandbox, above
-// them all, runs Kustomize, Helm and HCL in a child process. Whoever
-// builds a Set (the reconciler) names the renderers it holds.
+// plain, kustomize, helm, hcl and jsonnet; sops decrypts for plain;
+// sandbox, above them all, runs Kustomize, Helm, HCL and Jsonnet in a
+// child process. Whoever builds a Set (the reconciler) names the
+// renderers it holds.
 package render
 
 import (

@@ -140,7 +140,7 @@ type RenderLimits struct {
 	// Timeout stops a render that runs longer (default 2m).
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 	// MaxMemoryBytes caps the resident memory of the process that renders
-	// Helm charts, kustomizations and HCL (default 256 MiB, of which the
+	// Helm charts, kustomizations, HCL and Jsonnet (default 256 MiB, of which the
 	// process itself takes about 70 MiB).
 	MaxMemoryBytes int64 `json:"maxMemoryBytes,omitempty"`
 	// MaxOutputBytes caps the rendered objects, measured as JSON (default

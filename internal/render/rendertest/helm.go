@@ -2,58 +2,20 @@ package rendertest
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 )
 
 // HelmVersion is the helm CLI HelmBinary builds (the version in go.mod).
 const HelmVersion = "v3.22.0"
 
-var (
-	helmBinOnce sync.Once
-	helmBinPath string
-	helmBinErr  error
-)
-
 // HelmBinary builds the real helm CLI (the version in go.mod) once into the
 // user cache directory, so reruns reuse it.
 func HelmBinary(t testing.TB) string {
 	t.Helper()
-	helmBinOnce.Do(func() {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			helmBinErr = err
-			return
-		}
-		dir := filepath.Join(cache, "tether", "helm-"+HelmVersion)
-		bin := filepath.Join(dir, "helm")
-		if _, err := os.Stat(bin); err == nil {
-			helmBinPath = bin
-			return
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			helmBinErr = err
-			return
-		}
-		tmp := bin + ".tmp" + strings.ReplaceAll(t.Name(), "/", "_")
-		cmd := exec.Command("go", "build", "-o", tmp, "helm.sh/helm/v3/cmd/helm")
-		cmd.Dir = ".." // inside the product module
-		if out, err := cmd.CombinedOutput(); err != nil {
-			helmBinErr = errors.New("go build helm: " + string(out) + err.Error())
-			return
-		}
-		helmBinErr = os.Rename(tmp, bin)
-		helmBinPath = bin
-	})
-	if helmBinErr != nil {
-		t.Fatalf("build helm: %v", helmBinErr)
-	}
-	return helmBinPath
+	return toolBinary(t, "helm", HelmVersion, "helm.sh/helm/v3/cmd/helm")
 }
 
 // Helm runs the real helm CLI in dir, with its cache and configuration

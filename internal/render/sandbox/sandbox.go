@@ -1,4 +1,4 @@
-// Package sandbox runs the Kustomize, Helm and HCL renderers in a child
+// Package sandbox runs the Kustomize, Helm, HCL and Jsonnet renderers in a child
 // process of the same binary (`tether __render`), so that a render can be
 // killed at its time, memory and output limits, or when its context ends.
 // It stands above the renderers: it is the one package that knows each
@@ -23,15 +23,16 @@ import (
 	"github.com/tether-dev/tether/internal/render"
 	"github.com/tether-dev/tether/internal/render/hcl"
 	"github.com/tether-dev/tether/internal/render/helm"
+	"github.com/tether-dev/tether/internal/render/jsonnet"
 	"github.com/tether-dev/tether/internal/render/kustomize"
 )
 
-// Sandbox renders Helm charts, kustomizations and HCL in a child process
-// of the same binary, bounded in time, memory and output.
+// Sandbox renders Helm charts, kustomizations, HCL and Jsonnet in a child
+// process of the same binary, bounded in time, memory and output.
 //
 // Why a child process (issue 9): Helm's template engine (text/template
-// with sprig), krusty and HCL's function evaluation take no context and
-// cannot be interrupted. A template with `range until 3000000` runs for
+// with sprig), krusty, HCL's function evaluation and go-jsonnet take no
+// context and cannot be interrupted. A template with `range until 3000000` runs for
 // minutes and grows to gigabytes, and Go has no way to stop a goroutine
 // from outside, so in process one bad commit would starve every other app
 // of the agent and ignore SIGTERM. The operating system can stop a
@@ -67,8 +68,8 @@ const memoryPoll = 10 * time.Millisecond
 // of the objects) before it stops a child that does not stop by itself.
 const outputSlack = 1 << 20
 
-// Wrap returns s with its Kustomize, Helm and HCL renderers run in child
-// processes. A nil Sandbox returns s unchanged (everything in process).
+// Wrap returns s with its Kustomize, Helm, HCL and Jsonnet renderers run
+// in child processes. A nil Sandbox returns s unchanged (everything in process).
 func (sb *Sandbox) Wrap(s render.Set) render.Set {
 	if sb == nil {
 		return s
@@ -82,6 +83,7 @@ func (sb *Sandbox) Wrap(s render.Set) render.Set {
 	s.Kustomize = wrap(render.KindKustomize, s.Kustomize)
 	s.Helm = wrap(render.KindHelm, s.Helm)
 	s.HCL = wrap(render.KindHCL, s.HCL)
+	s.Jsonnet = wrap(render.KindJsonnet, s.Jsonnet)
 	return s
 }
 
@@ -98,6 +100,7 @@ type childRequest struct {
 	Request   render.Request      `json:"request"`
 	Helm      *helm.Renderer      `json:"helm,omitempty"`
 	Kustomize *kustomize.Renderer `json:"kustomize,omitempty"`
+	Jsonnet   *jsonnet.Renderer   `json:"jsonnet,omitempty"`
 	// HCLWarn: unmanaged HCL resources are warnings (HCL.Warn was set),
 	// not errors.
 	HCLWarn bool `json:"hclWarn,omitempty"`
@@ -158,6 +161,10 @@ func (c sandboxed) request(req render.Request) (childRequest, func(string), erro
 		cr.Kustomize = &r
 	case *kustomize.Renderer:
 		cr.Kustomize = r
+	case jsonnet.Renderer:
+		cr.Jsonnet = &r
+	case *jsonnet.Renderer:
+		cr.Jsonnet = r
 	case hcl.Renderer:
 		warn, cr.HCLWarn = r.Warn, r.Warn != nil
 	case *hcl.Renderer:

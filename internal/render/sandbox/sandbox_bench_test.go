@@ -11,6 +11,7 @@ import (
 
 	"github.com/tether-dev/tether/internal/render"
 	"github.com/tether-dev/tether/internal/render/helm"
+	"github.com/tether-dev/tether/internal/render/jsonnet"
 	"github.com/tether-dev/tether/internal/render/kustomize"
 	"github.com/tether-dev/tether/internal/render/rendertest"
 )
@@ -77,6 +78,20 @@ func BenchmarkKustomizeLargeSandbox(b *testing.B) {
 		}
 		if len(objs) != 3*rendertest.LargeKustomizationN+1 {
 			b.Fatalf("rendered %d objects, want %d", len(objs), 3*rendertest.LargeKustomizationN+1)
+		}
+	}
+}
+
+// BenchmarkJsonnetGuestbookSandbox is the jsonnet renderer's
+// BenchmarkGuestbook (Argo CD's jsonnet-guestbook) through the bounded
+// path: Set.Render with the file evaluated by `tether __render`.
+func BenchmarkJsonnetGuestbookSandbox(b *testing.B) {
+	set := (&Sandbox{Command: []string{tetherBinary(b), "__render"}}).Wrap(render.Set{Jsonnet: jsonnet.Renderer{}})
+	req := render.Request{RepoDir: "../jsonnet/testdata", Path: "argocd-example-apps/jsonnet-guestbook", AppName: "guestbook"}
+	for b.Loop() {
+		objs, err := set.Render(context.Background(), req, render.KindJsonnet)
+		if err != nil || len(objs) != 2 {
+			b.Fatalf("rendered %d objects, %v; want 2", len(objs), err)
 		}
 	}
 }

@@ -78,6 +78,8 @@ func (cr childRequest) renderer(warn func(string)) (render.Renderer, error) {
 		return *cr.Helm, nil
 	case cr.Kind == render.KindKustomize && cr.Kustomize != nil:
 		return *cr.Kustomize, nil
+	case cr.Kind == render.KindJsonnet && cr.Jsonnet != nil:
+		return *cr.Jsonnet, nil
 	case cr.Kind == render.KindHCL:
 		h := hcl.Renderer{}
 		if cr.HCLWarn {

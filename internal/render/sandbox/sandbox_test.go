@@ -13,6 +13,7 @@ import (
 	"github.com/tether-dev/tether/internal/render"
 	"github.com/tether-dev/tether/internal/render/hcl"
 	"github.com/tether-dev/tether/internal/render/helm"
+	"github.com/tether-dev/tether/internal/render/jsonnet"
 	"github.com/tether-dev/tether/internal/render/kustomize"
 	"github.com/tether-dev/tether/internal/render/plain"
 	"github.com/tether-dev/tether/internal/render/rendertest"
@@ -30,9 +31,9 @@ func TestMain(m *testing.M) {
 // testSandbox runs renders in a child process of this test binary.
 func testSandbox() *Sandbox { return &Sandbox{Command: []string{os.Args[0]}} }
 
-// sandboxSet is every renderer, Kustomize, Helm and HCL in the sandbox.
+// sandboxSet is every renderer, Kustomize, Helm, HCL and Jsonnet in the sandbox.
 func sandboxSet(warn func(string)) render.Set {
-	return testSandbox().Wrap(render.Set{Directory: plain.NewDirectory(), Kustomize: kustomize.Renderer{}, Helm: helm.Renderer{}, HCL: hcl.Renderer{Warn: warn}})
+	return testSandbox().Wrap(render.Set{Directory: plain.NewDirectory(), Kustomize: kustomize.Renderer{}, Helm: helm.Renderer{}, HCL: hcl.Renderer{Warn: warn}, Jsonnet: jsonnet.Renderer{}})
 }
 
 // loopChart writes a chart whose template loops as the did.

@@ -85,6 +85,9 @@ func (f *pushFlags) run(cmd *cobra.Command, ref string) error {
 	}
 	digest, err := artifact.Push(cmd.Context(), repoURL, tag, f.path, meta, auth,
 		artifact.PushOptions{Insecure: f.insecure, Timeout: f.timeout})
+	if errors.Is(err, source.ErrInvalid) {
+		return usageErr(err) // the reference or the tree: bad input
+	}
 	if err != nil {
 		return err
 	}

@@ -99,8 +99,8 @@ func TestPushArtifact(t *testing.T) {
 	}
 }
 
-// TestPushArtifactBadInput: usage mistakes exit 2 before any network I/O;
-// a tree with a symlink is refused naming it.
+// TestPushArtifactBadInput: usage mistakes exit 2 before any network I/O,
+// and so does a tree with a symlink, naming it.
 func TestPushArtifactBadInput(t *testing.T) {
 	dir := pushTree(t)
 	for _, tc := range []struct {
@@ -126,7 +126,7 @@ func TestPushArtifactBadInput(t *testing.T) {
 	}
 	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
 	res := pushTether(t, "push", "artifact", reg.OCI(reg.Repo(t))+":v1", "--path", dir, "--insecure")
-	if res.code != 1 || !strings.Contains(res.stderr, "passwd: a symbolic link") {
+	if res.code != 2 || !strings.Contains(res.stderr, "passwd: a symbolic link") {
 		t.Errorf("push of a tree with a symlink: %s; want an error naming it", res)
 	}
 }

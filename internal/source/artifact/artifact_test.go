@@ -247,3 +247,47 @@ func TestCacheKeepsTheRecentlyUsed(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentFetches: fetches of one artifact at once, by one Fetcher
+// and by two sharing a cache directory, all get the same complete tree.
+func TestConcurrentFetches(t *testing.T) {
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{Auth: true})
+	url := reg.OCI(reg.Repo(t))
+	if _, err := Push(ctx(t), url, "v1", writeTree(t, appTree), Meta{}, reg.Auth(), PushOptions{Insecure: true}); err != nil {
+		t.Fatal(err)
+	}
+	a := newFetcher(t)
+	b := &Fetcher{CacheDir: a.CacheDir}
+	type done struct {
+		dir string
+		err error
+	}
+	results := make(chan done, 8)
+	for i := range 8 {
+		f := a
+		if i%2 == 1 {
+			f = b
+		}
+		go func() {
+			rev, err := f.Fetch(ctx(t), url, "v1", reg.Auth(), true)
+			results <- done{rev.Dir, err}
+		}()
+	}
+	var first string
+	for range 8 {
+		r := <-results
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if first == "" {
+			first = r.dir
+		}
+		if r.dir != first {
+			t.Errorf("concurrent fetches returned %s and %s", first, r.dir)
+		}
+	}
+	assertTree(t, first, appTree)
+	if es, _ := os.ReadDir(filepath.Join(a.CacheDir, "tmp")); len(es) != 0 {
+		t.Errorf("tmp holds %d entries after concurrent fetches", len(es))
+	}
+}

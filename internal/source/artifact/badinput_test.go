@@ -106,7 +106,7 @@ func TestRegistryFailures(t *testing.T) {
 	})
 	_, err := newFetcher(t).Fetch(ctx(t), url, "v1", reg.Auth(), true)
 	wantErr(t, "Fetch on a 500", reg, err, nil, url+":v1", "500")
-	if errors.Is(err, source.ErrNotFound) || errors.Is(err, source.ErrAuth) {
+	if errors.Is(err, source.ErrNotFound) || errors.Is(err, source.ErrAuth) || errors.Is(err, source.ErrInvalid) {
 		t.Errorf("a 500 is classed as needing a user: %v", err)
 	}
 
@@ -172,7 +172,7 @@ func TestLayerChecks(t *testing.T) {
 	tamper(t, reg, d.Hex)
 	f = newFetcher(t)
 	_, err = f.Fetch(ctx(t), url, "tampered", reg.Auth(), true)
-	wantErr(t, "Fetch of a tampered blob", reg, err, nil, url+":tampered", d.String(), "checksum")
+	wantErr(t, "Fetch of a tampered blob", reg, err, source.ErrInvalid, url+":tampered", d.String(), "digest mismatch")
 	assertCacheEmpty(t, f)
 
 	bomb := tarGz(t, tarEntry{name: "bomb.yaml", size: 64 << 20})
@@ -225,7 +225,7 @@ func TestNotAFluxArtifact(t *testing.T) {
 		"helm":  `"application/vnd.cncf.helm.chart.content.v1.tar+gzip" is not ` + ContentMediaType,
 	} {
 		_, err := f.Fetch(ctx(t), url, tag, reg.Auth(), true)
-		wantErr(t, "Fetch of "+tag, reg, err, nil, url+":"+tag, want)
+		wantErr(t, "Fetch of "+tag, reg, err, source.ErrInvalid, url+":"+tag, want)
 	}
 }
 
@@ -243,14 +243,14 @@ func TestBadReferences(t *testing.T) {
 		{reg.OCI("x"), "sha256:abc", "not a sha256: digest"},
 	} {
 		_, err := f.Resolve(ctx(t), tc.url, tc.ref, source.Auth{}, true)
-		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "hunter22") {
+		if !errors.Is(err, source.ErrInvalid) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "hunter22") {
 			t.Errorf("Resolve(%q, %q) = %v; want an error saying %q", tc.url, tc.ref, err, tc.want)
 		}
 	}
 	_, err := f.Resolve(ctx(t), reg.OCI("x"), "v1", source.Auth{}, false)
 	wantErr(t, "Resolve over plain http without insecure", reg, err, nil, reg.OCI("x")+":v1", "plain http")
 	_, err = Push(ctx(t), reg.OCI("x"), "sha256:"+strings.Repeat("0", 64), writeTree(t, appTree), Meta{}, source.Auth{}, PushOptions{Insecure: true})
-	wantErr(t, "Push to a digest", reg, err, nil, "a tag is needed")
+	wantErr(t, "Push to a digest", reg, err, source.ErrInvalid, "a tag is needed")
 }
 
 // TestPackRefusesLinksAndBigTrees: a symlink is not packed, and a tree
@@ -270,6 +270,9 @@ func TestPackRefusesLinksAndBigTrees(t *testing.T) {
 	big := writeTree(t, map[string]string{"big.yaml": strings.Repeat("a", 11<<20)})
 	_, err := Push(ctx(t), reg.OCI(reg.Repo(t)), "v1", big, Meta{}, source.Auth{}, PushOptions{Insecure: true})
 	wantErr(t, "Push of a file over the extractor's cap", reg, err, archive.ErrTooLarge, "Tether would refuse", "big.yaml")
+	if !errors.Is(err, source.ErrInvalid) {
+		t.Errorf("Push of a tree Tether would refuse: %v; want ErrInvalid", err)
+	}
 }
 
 // tamper flips one byte of a blob in the registry's storage (same size).

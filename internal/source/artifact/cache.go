@@ -41,7 +41,7 @@ func (f *Fetcher) keep() int {
 // else expanded from the cached or downloaded blob.
 func (f *Fetcher) tree(ctx context.Context, p *remote.Puller, r *remoteRef, layer v1.Descriptor) (string, error) {
 	if layer.Digest.Algorithm != "sha256" || !hexRe.MatchString(layer.Digest.Hex) {
-		return "", fmt.Errorf("%s: layer digest %q is not sha256", r, layer.Digest)
+		return "", invalid(fmt.Errorf("%s: layer digest %q is not sha256", r, layer.Digest))
 	}
 	dir := filepath.Join(f.CacheDir, "trees", "sha256", layer.Digest.Hex)
 	if st, err := os.Stat(dir); err == nil && st.IsDir() {
@@ -120,14 +120,16 @@ func (f *Fetcher) blob(ctx context.Context, p *remote.Puller, r *remoteRef, laye
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
+	got := "sha256:" + hex.EncodeToString(h.Sum(nil))
 	switch {
 	case n > limit:
 		return "", fmt.Errorf("%s: layer %s: the registry sent more than %d bytes (its size in the manifest, the cap is %d): %w", r, layer.Digest, limit, max, download.ErrTooLarge)
+	case (err == nil || n == layer.Size) && got != layer.Digest.String():
+		// All the bytes came (go-containerregistry's own check then
+		// fails the read at the end), and they are not the layer.
+		return "", invalid(fmt.Errorf("%s: layer %s: digest mismatch: the registry sent %d bytes with digest %s", r, layer.Digest, n, got))
 	case err != nil:
 		return "", r.fail(ctx, "GET layer "+layer.Digest.String(), err)
-	}
-	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != layer.Digest.String() {
-		return "", fmt.Errorf("%s: layer %s: digest mismatch: the registry sent %s", r, layer.Digest, got)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return "", err

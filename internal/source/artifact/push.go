@@ -41,10 +41,12 @@ type PushOptions struct {
 
 // Push packs dir (Pack) and pushes it to repoURL ("oci://host/path") as
 // tag, in Flux's format, and returns the manifest's digest. The same tree
-// with the same Meta always gives the same digest.
+// with the same Meta always gives the same digest. A bad reference, and a
+// tree that cannot be packed or that a Fetcher would refuse, wrap
+// source.ErrInvalid; registry errors are classed as Fetch's are.
 func Push(ctx context.Context, repoURL, tag, dir string, meta Meta, auth source.Auth, opts PushOptions) (string, error) {
 	if _, digest := parseRef(tag); tag == "" || digest != "" {
-		return "", fmt.Errorf("push %s: a tag is needed (oci://host/path:tag), not %q", download.Display(repoURL), tag)
+		return "", invalid(fmt.Errorf("push %s: a tag is needed (oci://host/path:tag), not %q", download.Display(repoURL), tag))
 	}
 	f := &Fetcher{MaxBytes: opts.MaxBytes, Timeout: opts.Timeout}
 	r, err := newRemote(repoURL, tag, auth, opts.Insecure, f.timeout())
@@ -53,10 +55,10 @@ func Push(ctx context.Context, repoURL, tag, dir string, meta Meta, auth source.
 	}
 	data, err := Pack(dir, f.maxBytes())
 	if err != nil {
-		return "", fmt.Errorf("push %s: %w", r, err)
+		return "", invalid(fmt.Errorf("push %s: %w", r, err))
 	}
 	if err := checkExpansion(data, opts.Limits); err != nil {
-		return "", fmt.Errorf("push %s: Tether would refuse this artifact: %w", r, err)
+		return "", invalid(fmt.Errorf("push %s: Tether would refuse this artifact: %w", r, err))
 	}
 	img, err := fluxImage(data, meta)
 	if err != nil {

@@ -53,28 +53,28 @@ func newRemote(repoURL, ref string, auth source.Auth, insecure bool, timeout tim
 	host, path, _ := strings.Cut(strings.TrimSuffix(rest, "/"), "/")
 	switch {
 	case !ok:
-		return nil, fmt.Errorf("artifact %s: not an oci:// URL", shown)
+		return nil, invalid(fmt.Errorf("artifact %s: not an oci:// URL", shown))
 	case strings.Contains(host, "@"):
-		return nil, fmt.Errorf("artifact %s: credentials in the URL are not used; put them in the source's Secret", shown)
+		return nil, invalid(fmt.Errorf("artifact %s: credentials in the URL are not used; put them in the source's Secret", shown))
 	case !pathRe.MatchString(path):
-		return nil, fmt.Errorf("artifact %s: %q is not a repository path (lowercase letters, digits, separators)", shown, path)
+		return nil, invalid(fmt.Errorf("artifact %s: %q is not a repository path (lowercase letters, digits, separators)", shown, path))
 	}
 	r := &remoteRef{host: host, path: path, auth: auth, insecure: insecure, timeout: timeout}
 	r.tag, r.digest = parseRef(ref)
 	if r.tag != "" && !tagRe.MatchString(r.tag) {
-		return nil, fmt.Errorf("artifact %s: %q is neither a tag nor a sha256: digest", shown, ref)
+		return nil, invalid(fmt.Errorf("artifact %s: %q is neither a tag nor a sha256: digest", shown, ref))
 	}
 	if r.digest != "" && !digestRe.MatchString(r.digest) {
-		return nil, fmt.Errorf("artifact %s: %q is not a sha256: digest (64 lowercase hex digits)", shown, ref)
+		return nil, invalid(fmt.Errorf("artifact %s: %q is not a sha256: digest (64 lowercase hex digits)", shown, ref))
 	}
 	client, err := download.New("oci://"+host, auth, download.Options{Insecure: insecure, Timeout: timeout})
 	if err != nil {
-		return nil, fmt.Errorf("artifact %s: %w", shown, err)
+		return nil, invalid(fmt.Errorf("artifact %s: %w", shown, err))
 	}
 	r.client = client
 	reg, err := name.NewRegistry(host, client.NameOptions()...)
 	if err != nil {
-		return nil, fmt.Errorf("artifact %s: registry %q: %v", shown, host, err)
+		return nil, invalid(fmt.Errorf("artifact %s: registry %q: %v", shown, host, err))
 	}
 	if r.digest != "" {
 		r.ref = reg.Repo(path).Digest(r.digest)

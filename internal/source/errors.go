@@ -26,6 +26,14 @@ var (
 	ErrInvalid = errors.New("invalid source")
 )
 
+// Invalid marks err as ErrInvalid (errors.Is), keeping its message.
+func Invalid(err error) error { return invalidError{err} }
+
+type invalidError struct{ error }
+
+func (e invalidError) Unwrap() error   { return e.error }
+func (e invalidError) Is(t error) bool { return t == ErrInvalid }
+
 // classError carries its own message and unwraps to a class and a cause.
 type classError struct {
 	class error // one of the Err* sentinels, or nil

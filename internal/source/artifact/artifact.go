@@ -154,18 +154,18 @@ func (r *remoteRef) fluxManifest(desc *remote.Descriptor) (*v1.Manifest, v1.Desc
 	switch desc.MediaType {
 	case types.OCIManifestSchema1, types.DockerManifestSchema2:
 	default:
-		return nil, v1.Descriptor{}, invalid(fmt.Errorf("%s: media type %s is not an artifact manifest (want %s with one %s layer, as `flux push artifact` writes)",
+		return nil, v1.Descriptor{}, source.Invalid(fmt.Errorf("%s: media type %s is not an artifact manifest (want %s with one %s layer, as `flux push artifact` writes)",
 			r, desc.MediaType, types.OCIManifestSchema1, ContentMediaType))
 	}
 	var m v1.Manifest
 	if err := json.Unmarshal(desc.Manifest, &m); err != nil {
-		return nil, v1.Descriptor{}, invalid(fmt.Errorf("%s: manifest: %v", r, err))
+		return nil, v1.Descriptor{}, source.Invalid(fmt.Errorf("%s: manifest: %v", r, err))
 	}
 	if len(m.Layers) != 1 {
-		return nil, v1.Descriptor{}, invalid(fmt.Errorf("%s: the manifest has %d layers, want one of media type %s (a Flux artifact)", r, len(m.Layers), ContentMediaType))
+		return nil, v1.Descriptor{}, source.Invalid(fmt.Errorf("%s: the manifest has %d layers, want one of media type %s (a Flux artifact)", r, len(m.Layers), ContentMediaType))
 	}
 	if l := m.Layers[0]; l.MediaType != ContentMediaType {
-		return nil, v1.Descriptor{}, invalid(fmt.Errorf("%s: layer media type %q is not %s (a Flux artifact)", r, l.MediaType, ContentMediaType))
+		return nil, v1.Descriptor{}, source.Invalid(fmt.Errorf("%s: layer media type %q is not %s (a Flux artifact)", r, l.MediaType, ContentMediaType))
 	}
 	return &m, m.Layers[0], nil
 }
@@ -208,15 +208,6 @@ func created(ann map[string]string) time.Time {
 	}
 	return t
 }
-
-// invalid marks err as source.ErrInvalid: the spec or the content cannot
-// be used, and a retry will not change that.
-func invalid(err error) error { return invalidError{err} }
-
-type invalidError struct{ error }
-
-func (e invalidError) Unwrap() error   { return e.error }
-func (e invalidError) Is(t error) bool { return t == source.ErrInvalid }
 
 // parseRef splits ref into a tag or a digest ("" is "latest").
 func parseRef(ref string) (tag, digest string) {

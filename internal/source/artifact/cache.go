@@ -17,6 +17,8 @@ import (
 
 	"github.com/tether-dev/tether/internal/source/archive"
 	"github.com/tether-dev/tether/internal/source/download"
+
+	"github.com/tether-dev/tether/internal/source"
 )
 
 // The cache under CacheDir:
@@ -41,7 +43,7 @@ func (f *Fetcher) keep() int {
 // else expanded from the cached or downloaded blob.
 func (f *Fetcher) tree(ctx context.Context, p *remote.Puller, r *remoteRef, layer v1.Descriptor) (string, error) {
 	if layer.Digest.Algorithm != "sha256" || !hexRe.MatchString(layer.Digest.Hex) {
-		return "", invalid(fmt.Errorf("%s: layer digest %q is not sha256", r, layer.Digest))
+		return "", source.Invalid(fmt.Errorf("%s: layer digest %q is not sha256", r, layer.Digest))
 	}
 	dir := filepath.Join(f.CacheDir, "trees", "sha256", layer.Digest.Hex)
 	if st, err := os.Stat(dir); err == nil && st.IsDir() {
@@ -127,7 +129,7 @@ func (f *Fetcher) blob(ctx context.Context, p *remote.Puller, r *remoteRef, laye
 	case (err == nil || n == layer.Size) && got != layer.Digest.String():
 		// All the bytes came (go-containerregistry's own check then
 		// fails the read at the end), and they are not the layer.
-		return "", invalid(fmt.Errorf("%s: layer %s: digest mismatch: the registry sent %d bytes with digest %s", r, layer.Digest, n, got))
+		return "", source.Invalid(fmt.Errorf("%s: layer %s: digest mismatch: the registry sent %d bytes with digest %s", r, layer.Digest, n, got))
 	case err != nil:
 		return "", r.fail(ctx, "GET layer "+layer.Digest.String(), err)
 	}

@@ -46,7 +46,7 @@ type PushOptions struct {
 // source.ErrInvalid; registry errors are classed as Fetch's are.
 func Push(ctx context.Context, repoURL, tag, dir string, meta Meta, auth source.Auth, opts PushOptions) (string, error) {
 	if _, digest := parseRef(tag); tag == "" || digest != "" {
-		return "", invalid(fmt.Errorf("push %s: a tag is needed (oci://host/path:tag), not %q", download.Display(repoURL), tag))
+		return "", source.Invalid(fmt.Errorf("push %s: a tag is needed (oci://host/path:tag), not %q", download.Display(repoURL), tag))
 	}
 	f := &Fetcher{MaxBytes: opts.MaxBytes, Timeout: opts.Timeout}
 	r, err := newRemote(repoURL, tag, auth, opts.Insecure, f.timeout())
@@ -55,10 +55,10 @@ func Push(ctx context.Context, repoURL, tag, dir string, meta Meta, auth source.
 	}
 	data, err := Pack(dir, f.maxBytes())
 	if err != nil {
-		return "", invalid(fmt.Errorf("push %s: %w", r, err))
+		return "", source.Invalid(fmt.Errorf("push %s: %w", r, err))
 	}
 	if err := checkExpansion(data, opts.Limits); err != nil {
-		return "", invalid(fmt.Errorf("push %s: Tether would refuse this artifact: %w", r, err))
+		return "", source.Invalid(fmt.Errorf("push %s: Tether would refuse this artifact: %w", r, err))
 	}
 	img, err := fluxImage(data, meta)
 	if err != nil {

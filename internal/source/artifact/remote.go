@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"regexp"
@@ -21,10 +20,6 @@ import (
 	"github.com/tether-dev/tether/internal/source"
 	"github.com/tether-dev/tether/internal/source/download"
 )
-
-// maxManifest caps a manifest's body: Distribution's own limit (4 MiB);
-// a Flux artifact's manifest is under 1 KiB.
-const maxManifest = 4 << 20
 
 // The grammar of the OCI distribution spec for repository paths, tags and
 // (the one algorithm used) digests.
@@ -53,28 +48,28 @@ func newRemote(repoURL, ref string, auth source.Auth, insecure bool, timeout tim
 	host, path, _ := strings.Cut(strings.TrimSuffix(rest, "/"), "/")
 	switch {
 	case !ok:
-		return nil, invalid(fmt.Errorf("artifact %s: not an oci:// URL", shown))
+		return nil, source.Invalid(fmt.Errorf("artifact %s: not an oci:// URL", shown))
 	case strings.Contains(host, "@"):
-		return nil, invalid(fmt.Errorf("artifact %s: credentials in the URL are not used; put them in the source's Secret", shown))
+		return nil, source.Invalid(fmt.Errorf("artifact %s: credentials in the URL are not used; put them in the source's Secret", shown))
 	case !pathRe.MatchString(path):
-		return nil, invalid(fmt.Errorf("artifact %s: %q is not a repository path (lowercase letters, digits, separators)", shown, path))
+		return nil, source.Invalid(fmt.Errorf("artifact %s: %q is not a repository path (lowercase letters, digits, separators)", shown, path))
 	}
 	r := &remoteRef{host: host, path: path, auth: auth, insecure: insecure, timeout: timeout}
 	r.tag, r.digest = parseRef(ref)
 	if r.tag != "" && !tagRe.MatchString(r.tag) {
-		return nil, invalid(fmt.Errorf("artifact %s: %q is neither a tag nor a sha256: digest", shown, ref))
+		return nil, source.Invalid(fmt.Errorf("artifact %s: %q is neither a tag nor a sha256: digest", shown, ref))
 	}
 	if r.digest != "" && !digestRe.MatchString(r.digest) {
-		return nil, invalid(fmt.Errorf("artifact %s: %q is not a sha256: digest (64 lowercase hex digits)", shown, ref))
+		return nil, source.Invalid(fmt.Errorf("artifact %s: %q is not a sha256: digest (64 lowercase hex digits)", shown, ref))
 	}
 	client, err := download.New("oci://"+host, auth, download.Options{Insecure: insecure, Timeout: timeout})
 	if err != nil {
-		return nil, invalid(fmt.Errorf("artifact %s: %w", shown, err))
+		return nil, source.Invalid(fmt.Errorf("artifact %s: %w", shown, err))
 	}
 	r.client = client
 	reg, err := name.NewRegistry(host, client.NameOptions()...)
 	if err != nil {
-		return nil, invalid(fmt.Errorf("artifact %s: registry %q: %v", shown, host, err))
+		return nil, source.Invalid(fmt.Errorf("artifact %s: registry %q: %v", shown, host, err))
 	}
 	if r.digest != "" {
 		r.ref = reg.Repo(path).Digest(r.digest)
@@ -94,12 +89,11 @@ func (r *remoteRef) String() string {
 }
 
 // options are the go-containerregistry options for one call: the
-// download client's (credentials to this registry only, TLS, ctx) with
-// its transport guarded, and no retries (a failed call fails at once; the
-// agent retries with its own backoff).
+// download client's (credentials to this registry only, TLS, plain http
+// refused unless insecure, manifests capped, ctx) and no retries (a failed
+// call fails at once; the agent retries with its own backoff).
 func (r *remoteRef) options(ctx context.Context) []remote.Option {
 	return append(r.client.RemoteOptions(ctx),
-		remote.WithTransport(&guard{inner: r.client.Transport(), insecure: r.insecure}),
 		remote.WithRetryStatusCodes(),
 		remote.WithRetryPredicate(func(error) bool { return false }))
 }
@@ -138,43 +132,6 @@ func (r *remoteRef) key() string {
 		h.Write(s)
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// guard refuses plain http unless insecure (go-containerregistry falls
-// back to http by itself for loopback and private addresses) and caps
-// manifest bodies.
-type guard struct {
-	inner    http.RoundTripper
-	insecure bool
-}
-
-func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme == "http" && !g.insecure {
-		return nil, fmt.Errorf("plain http to %s refused (the source is not insecure)", req.URL.Host)
-	}
-	resp, err := g.inner.RoundTrip(req)
-	if err == nil && strings.Contains(req.URL.Path, "/manifests/") {
-		resp.Body = &capped{ReadCloser: resp.Body, left: maxManifest}
-	}
-	return resp, err
-}
-
-// capped fails a read past left bytes.
-type capped struct {
-	io.ReadCloser
-	left int64
-}
-
-func (c *capped) Read(p []byte) (int, error) {
-	if c.left <= 0 {
-		return 0, fmt.Errorf("manifest over %d bytes", maxManifest)
-	}
-	if int64(len(p)) > c.left {
-		p = p[:c.left]
-	}
-	n, err := c.ReadCloser.Read(p)
-	c.left -= int64(n)
-	return n, err
 }
 
 // fail classifies a registry error: 404 wraps source.ErrNotFound, 401 and

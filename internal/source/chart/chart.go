@@ -111,7 +111,7 @@ func (f *Fetcher) Resolve(ctx context.Context, ref Ref, auth source.Auth) (Resol
 	ctx, cancel := context.WithTimeout(ctx, f.timeout())
 	defer cancel()
 	if err := checkRef(ref); err != nil {
-		return Resolved{}, invalid(err)
+		return Resolved{}, source.Invalid(err)
 	}
 	want, pinned := splitPin(ref.Version)
 	r := ref
@@ -127,7 +127,7 @@ func (f *Fetcher) Resolve(ctx context.Context, ref Ref, auth source.Auth) (Resol
 		return Resolved{}, err
 	}
 	if pinned != "" && res.Digest != pinned {
-		return Resolved{}, invalid(fmt.Errorf("chart %s %s in %s: digest %s, not the pinned %s (was the version published again?)",
+		return Resolved{}, source.Invalid(fmt.Errorf("chart %s %s in %s: digest %s, not the pinned %s (was the version published again?)",
 			ref.Chart, res.Version, displayURL(ref.RepoURL), orNone(res.Digest), pinned))
 	}
 	return res, nil
@@ -217,7 +217,7 @@ func chartDir(dir string) (string, error) {
 		}
 	}
 	if len(found) != 1 {
-		return "", invalid(fmt.Errorf("the archive holds %d chart directories (a directory with Chart.yaml), not one", len(found)))
+		return "", source.Invalid(fmt.Errorf("the archive holds %d chart directories (a directory with Chart.yaml), not one", len(found)))
 	}
 	return filepath.Join(dir, found[0]), nil
 }
@@ -328,15 +328,6 @@ func authKey(a source.Auth) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
-
-// invalidError marks an error as source.ErrInvalid: the spec or the
-// content fetched cannot be used, and retrying will not change that.
-type invalidError struct{ error }
-
-func (e invalidError) Unwrap() error   { return e.error }
-func (e invalidError) Is(t error) bool { return t == source.ErrInvalid }
-
-func invalid(err error) error { return invalidError{err} }
 
 func orNone(s string) string {
 	if s == "" {

@@ -28,7 +28,7 @@ type depthKey struct{}
 func (f *Fetcher) dependencies(ctx context.Context, ref Ref, auth source.Auth, dir string) error {
 	deps, locked, err := readDependencies(os.DirFS(dir))
 	if err != nil {
-		return invalid(err)
+		return source.Invalid(err)
 	}
 	return f.fetchDependencies(ctx, ref.RepoURL, ref.Insecure, auth, dir, deps, locked, filepath.Join(dir, "charts"))
 }
@@ -59,7 +59,7 @@ func (f *Fetcher) Dependencies(ctx context.Context, checkout, path, repoURL stri
 	}
 	deps, locked, err := readDependencies(fsys)
 	if err != nil {
-		return "", invalid(fmt.Errorf("%s: %w", path, err))
+		return "", source.Invalid(fmt.Errorf("%s: %w", path, err))
 	}
 	var missing []*chart.Dependency
 	for _, d := range deps {
@@ -119,7 +119,7 @@ func (f *Fetcher) fetchDependencies(ctx context.Context, repoURL string, insecur
 	}
 	depth, _ := ctx.Value(depthKey{}).(int)
 	if depth >= maxDepDepth {
-		return invalid(fmt.Errorf("dependencies nested deeper than %d (a cycle?)", maxDepDepth))
+		return source.Invalid(fmt.Errorf("dependencies nested deeper than %d (a cycle?)", maxDepDepth))
 	}
 	ctx = context.WithValue(ctx, depthKey{}, depth+1)
 	for _, d := range deps {
@@ -128,7 +128,7 @@ func (f *Fetcher) fetchDependencies(ctx context.Context, repoURL string, insecur
 		}
 		sub, err := depRef(Ref{RepoURL: repoURL, Insecure: insecure}, d, locked[d.Name])
 		if err != nil {
-			return invalid(err)
+			return source.Invalid(err)
 		}
 		subAuth := source.Auth{CABundle: auth.CABundle}
 		if sameHost(sub.RepoURL, repoURL) {

@@ -64,7 +64,7 @@ func (f *Fetcher) resolveHTTP(ctx context.Context, ref Ref, auth source.Auth) (R
 		}
 		u, err := resolveURL(ref.RepoURL, e.URLs[0])
 		if err != nil {
-			return Resolved{}, invalid(fmt.Errorf("chart %s %s in %s: archive URL %q: %v", ref.Chart, v, displayURL(ref.RepoURL), e.URLs[0], err))
+			return Resolved{}, source.Invalid(fmt.Errorf("chart %s %s in %s: archive URL %q: %v", ref.Chart, v, displayURL(ref.RepoURL), e.URLs[0], err))
 		}
 		return Resolved{Chart: ref.Chart, Version: v, Digest: e.Digest, URL: u, Created: e.Created}, nil
 	}
@@ -98,7 +98,7 @@ func (f *Fetcher) index(ctx context.Context, ref Ref, idxURL string, auth source
 	}
 	versions, err := parseIndex(body, ref.Chart)
 	if err != nil {
-		return nil, invalid(fmt.Errorf("chart repository %s: index.yaml: %w", displayURL(ref.RepoURL), err))
+		return nil, source.Invalid(fmt.Errorf("chart repository %s: index.yaml: %w", displayURL(ref.RepoURL), err))
 	}
 	f.mu.Lock()
 	if f.indexes == nil {
@@ -193,7 +193,7 @@ func (f *Fetcher) downloadHTTP(ctx context.Context, ref Ref, res Resolved, auth 
 	}
 	sum := sha256.Sum256(data)
 	if got := "sha256:" + hex.EncodeToString(sum[:]); res.Digest != "" && got != res.Digest {
-		return invalid(fmt.Errorf("chart %s %s from %s: the archive's digest is %s, the index says %s", ref.Chart, res.Version, displayURL(res.URL), got, res.Digest))
+		return source.Invalid(fmt.Errorf("chart %s %s from %s: the archive's digest is %s, the index says %s", ref.Chart, res.Version, displayURL(res.URL), got, res.Digest))
 	}
 	if err := archive.ExtractTarGz(bytes.NewReader(data), dir, f.Expand); err != nil {
 		return fmt.Errorf("chart %s %s from %s: %w", ref.Chart, res.Version, displayURL(res.URL), err)

@@ -51,7 +51,7 @@ func (f *Fetcher) ociRepoFor(ctx context.Context, ref Ref, auth source.Auth) (*o
 	}
 	repo, err := name.NewRepository(repoName, c.NameOptions()...)
 	if err != nil {
-		return nil, name.Repository{}, invalid(fmt.Errorf("chart repository %s: %v", displayURL(ref.RepoURL), err))
+		return nil, name.Repository{}, source.Invalid(fmt.Errorf("chart repository %s: %v", displayURL(ref.RepoURL), err))
 	}
 	key := repoName + "\x00" + authKey(auth) + fmt.Sprint(ref.Insecure)
 	f.mu.Lock()
@@ -136,10 +136,10 @@ func (f *Fetcher) downloadOCI(ctx context.Context, ref Ref, res Resolved, auth s
 	}
 	m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
 	if err != nil {
-		return invalid(fmt.Errorf("chart %s %s in %s: manifest: %v", ref.Chart, res.Version, displayURL(ref.RepoURL), err))
+		return source.Invalid(fmt.Errorf("chart %s %s in %s: manifest: %v", ref.Chart, res.Version, displayURL(ref.RepoURL), err))
 	}
 	if m.Config.MediaType != helmConfigMediaType {
-		return invalid(fmt.Errorf("chart %s %s in %s is not a Helm chart (config media type %q, not %q)", ref.Chart, res.Version, displayURL(ref.RepoURL), m.Config.MediaType, helmConfigMediaType))
+		return source.Invalid(fmt.Errorf("chart %s %s in %s is not a Helm chart (config media type %q, not %q)", ref.Chart, res.Version, displayURL(ref.RepoURL), m.Config.MediaType, helmConfigMediaType))
 	}
 	var layer *v1.Descriptor
 	for i, l := range m.Layers {
@@ -149,7 +149,7 @@ func (f *Fetcher) downloadOCI(ctx context.Context, ref Ref, res Resolved, auth s
 		}
 	}
 	if layer == nil {
-		return invalid(fmt.Errorf("chart %s %s in %s: the manifest has no chart layer (%s)", ref.Chart, res.Version, displayURL(ref.RepoURL), helmChartMediaType))
+		return source.Invalid(fmt.Errorf("chart %s %s in %s: the manifest has no chart layer (%s)", ref.Chart, res.Version, displayURL(ref.RepoURL), helmChartMediaType))
 	}
 	max := f.maxChart()
 	if layer.Size > max {

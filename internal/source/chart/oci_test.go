@@ -116,3 +116,18 @@ func TestOCINoOpPollIsOneRequest(t *testing.T) {
 		t.Errorf("after pushing 1.5.0: %v %v", r.Version, err)
 	}
 }
+
+// go-containerregistry would fall back to plain http for a loopback or
+// private registry by itself; without insecure, Tether refuses it.
+func TestOCIPlainHTTPNeedsInsecure(t *testing.T) {
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	path := reg.Repo(t)
+	charttest.PushOCI(t, reg, path, charttest.Package(t, "web", "1.0.0", nil))
+	_, err := NewFetcher(t.TempDir()).Resolve(context.Background(), Ref{RepoURL: reg.OCI(path), Chart: "web", Version: "1.0.0"}, source.Auth{})
+	if err == nil || !strings.Contains(err.Error(), "plain http") {
+		t.Fatalf("plain-http registry without insecure: %v", err)
+	}
+	if _, err := NewFetcher(t.TempDir()).Resolve(context.Background(), Ref{RepoURL: reg.OCI(path), Chart: "web", Version: "1.0.0", Insecure: true}, source.Auth{}); err != nil {
+		t.Fatalf("with insecure: %v", err)
+	}
+}

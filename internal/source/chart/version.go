@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/tether-dev/tether/internal/source"
 )
 
 // pick chooses the version a spec's targetRevision asks for among the
@@ -22,7 +24,7 @@ func pick(versions []string, want string) (string, error) {
 	}
 	c, err := constraint(want)
 	if err != nil {
-		return "", invalid(err)
+		return "", source.Invalid(err)
 	}
 	var best *semver.Version
 	var bestRaw string

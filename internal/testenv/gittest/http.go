@@ -19,7 +19,14 @@ type server struct {
 	user, password string
 	auth           bool
 	v0             bool
+	push           bool
 	count          *atomic.Int64
+}
+
+// AllowPush lets clients push (git http-backend's receive-pack, off by
+// default for unauthenticated requests).
+func AllowPush() ServeOption {
+	return func(s *server) { s.push = true }
 }
 
 // CountRequests counts every request the server receives in n: a Git
@@ -59,6 +66,9 @@ func ServeHTTP(t testing.TB, projectRoot string, opts ...ServeOption) string {
 		Env: []string{"GIT_PROJECT_ROOT=" + projectRoot, "GIT_HTTP_EXPORT_ALL=1",
 			"GIT_CONFIG_NOSYSTEM=1", "HOME=" + t.TempDir()},
 		Stderr: io.Discard,
+	}
+	if s.push {
+		backend.Env = append(backend.Env, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.receivepack", "GIT_CONFIG_VALUE_0=true")
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.count != nil {

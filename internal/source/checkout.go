@@ -24,7 +24,6 @@ const maxSymlinkTarget = 4096
 // land outside the directory, and the bytes written are bounded.
 type treeWriter struct {
 	st   *repoStorage
-	root *os.Root
 	left int64
 }
 
@@ -40,11 +39,13 @@ func writeTree(ctx context.Context, st *repoStorage, sha, dir string) error {
 		return fmt.Errorf("cache: %w", err)
 	}
 	defer root.Close()
-	w := &treeWriter{st: st, root: root, left: st.max}
-	return w.tree(ctx, commit.TreeHash, "")
+	w := &treeWriter{st: st, left: st.max}
+	return w.tree(ctx, root, commit.TreeHash, "")
 }
 
-func (w *treeWriter) tree(ctx context.Context, h plumbing.Hash, dir string) error {
+// tree writes tree h into root, the directory dir of the checkout. Each
+// directory has its own os.Root, so every open is of one path element.
+func (w *treeWriter) tree(ctx context.Context, root *os.Root, h plumbing.Hash, dir string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -56,32 +57,37 @@ func (w *treeWriter) tree(ctx context.Context, h plumbing.Hash, dir string) erro
 		if err := checkEntryName(e.Name); err != nil {
 			return Invalid(fmt.Errorf("%s: tree entry %q in %q: %w", w.st.url, e.Name, "/"+dir, err))
 		}
-		p := path.Join(dir, e.Name)
-		if err := w.entry(ctx, e, p); err != nil {
+		if err := w.entry(ctx, root, e, path.Join(dir, e.Name)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (w *treeWriter) entry(ctx context.Context, e object.TreeEntry, p string) error {
+// entry writes e, at path p of the checkout, into root.
+func (w *treeWriter) entry(ctx context.Context, root *os.Root, e object.TreeEntry, p string) error {
 	switch e.Mode {
 	case filemode.Dir:
-		if err := w.root.Mkdir(p, 0o755); err != nil {
-			return fmt.Errorf("checkout: %w", err)
+		if err := root.Mkdir(e.Name, 0o755); err != nil {
+			return fmt.Errorf("checkout %s: %w", p, err)
 		}
-		return w.tree(ctx, e.Hash, p)
+		sub, err := root.OpenRoot(e.Name)
+		if err != nil {
+			return fmt.Errorf("checkout %s: %w", p, err)
+		}
+		defer sub.Close()
+		return w.tree(ctx, sub, e.Hash, p)
 	case filemode.Submodule:
-		if err := w.root.Mkdir(p, 0o755); err != nil {
-			return fmt.Errorf("checkout: %w", err)
+		if err := root.Mkdir(e.Name, 0o755); err != nil {
+			return fmt.Errorf("checkout %s: %w", p, err)
 		}
 		return nil
 	case filemode.Symlink:
-		return w.symlink(e.Hash, p)
+		return w.symlink(root, e, p)
 	case filemode.Executable:
-		return w.file(e.Hash, p, 0o755)
+		return w.file(root, e, p, 0o755)
 	default: // Regular, Deprecated
-		return w.file(e.Hash, p, 0o644)
+		return w.file(root, e, p, 0o644)
 	}
 }
 
@@ -97,8 +103,8 @@ func (w *treeWriter) blob(h plumbing.Hash, p string) (*object.Blob, error) {
 	return b, nil
 }
 
-func (w *treeWriter) file(h plumbing.Hash, p string, perm os.FileMode) error {
-	b, err := w.blob(h, p)
+func (w *treeWriter) file(root *os.Root, e object.TreeEntry, p string, perm os.FileMode) error {
+	b, err := w.blob(e.Hash, p)
 	if err != nil {
 		return err
 	}
@@ -107,9 +113,9 @@ func (w *treeWriter) file(h plumbing.Hash, p string, perm os.FileMode) error {
 		return fmt.Errorf("checkout %s: %w", p, err)
 	}
 	defer r.Close()
-	f, err := w.root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	f, err := root.OpenFile(e.Name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
-		return fmt.Errorf("checkout: %w", err)
+		return fmt.Errorf("checkout %s: %w", p, err)
 	}
 	_, err = io.Copy(f, io.LimitReader(r, b.Size))
 	if cerr := f.Close(); err == nil {
@@ -121,8 +127,8 @@ func (w *treeWriter) file(h plumbing.Hash, p string, perm os.FileMode) error {
 	return nil
 }
 
-func (w *treeWriter) symlink(h plumbing.Hash, p string) error {
-	b, err := w.blob(h, p)
+func (w *treeWriter) symlink(root *os.Root, e object.TreeEntry, p string) error {
+	b, err := w.blob(e.Hash, p)
 	if err != nil {
 		return err
 	}
@@ -138,8 +144,8 @@ func (w *treeWriter) symlink(h plumbing.Hash, p string) error {
 	if err != nil {
 		return fmt.Errorf("checkout %s: %w", p, err)
 	}
-	if err := w.root.Symlink(string(target), p); err != nil {
-		return fmt.Errorf("checkout: %w", err)
+	if err := root.Symlink(string(target), e.Name); err != nil {
+		return fmt.Errorf("checkout %s: %w", p, err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
@@ -134,7 +135,9 @@ func (a *sshKeyAuth) Name() string   { return "ssh-public-key" }
 func (a *sshKeyAuth) String() string { return "user: " + a.user + ", name: " + a.Name() }
 
 func (a *sshKeyAuth) ClientConfig() (*ssh.ClientConfig, error) {
-	c := &ssh.ClientConfig{User: a.user, HostKeyCallback: a.hostKey}
+	// Timeout bounds the dial and the handshake (go-git dials without
+	// the call's ctx); ctx bounds the rest.
+	c := &ssh.ClientConfig{User: a.user, HostKeyCallback: a.hostKey, Timeout: 30 * time.Second}
 	if a.signer != nil {
 		c.Auth = []ssh.AuthMethod{ssh.PublicKeys(a.signer)}
 	}
@@ -224,3 +227,10 @@ func (h *hostKeyCheck) callback(host string, remote net.Addr, key ssh.PublicKey)
 	h.mu.Unlock()
 	return err
 }
+
+// go-git reads Hostname and Port for SSH hosts from ~/.ssh/config and
+// /etc/ssh/ssh_config unless this is nil. Tether used none of the user's or
+// the system's SSH configuration before (ssh -F /dev/null) and uses none
+// now: a repository URL means what it says. go-git offers no per-call
+// switch, so this is set once for the process (bootstrap's pushes too).
+func init() { gitssh.DefaultSSHConfig = nil }

@@ -100,6 +100,7 @@ func (f *Fetcher) Fetch(ctx context.Context, repoURL, ref string, auth Auth) (Re
 		return Revision{}, fmt.Errorf("fetch %s: %w", rm.url, err)
 	}
 	st := c.open(rm.url, f.maxBytes())
+	defer st.Close()
 	dir := c.checkoutDir(sha)
 	if !isDir(dir) {
 		if err := f.populate(ctx, s, st, c, rm, ref, refName, sha); err != nil {

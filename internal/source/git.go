@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 
 	git "github.com/go-git/go-git/v5"
@@ -167,6 +168,7 @@ func (s *session) explain(err error) (error, string) {
 	}
 	var dns *net.DNSError
 	var op *net.OpError
+	var ue *url.Error // any failure of the HTTP client: TLS, proxy, DNS
 	var noRef git.NoMatchingRefSpecError
 	switch {
 	case errors.Is(err, transport.ErrAuthenticationRequired) && s.hasCred:
@@ -186,7 +188,7 @@ func (s *session) explain(err error) (error, string) {
 			return ErrAuth, "permission denied: no SSH key given, and the server accepts no login without one"
 		}
 		return ErrAuth, "permission denied: the server refused the SSH key (" + err.Error() + ")"
-	case errors.As(err, &dns), errors.As(err, &op):
+	case errors.As(err, &dns), errors.As(err, &op), errors.As(err, &ue):
 		return ErrUnreachable, err.Error()
 	}
 	return classify(err.Error()), err.Error()

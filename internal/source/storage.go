@@ -23,8 +23,12 @@ type repoStorage struct {
 	max int64
 }
 
+// open opens the bare repository; the caller must Close it. Pack files
+// stay open between reads (KeepDescriptors): a checkout reads thousands of
+// objects, and reopening the pack for each one cost half its time.
 func (c cache) open(url string, max int64) *repoStorage {
-	st := filesystem.NewStorage(osfs.New(c.repo()), gitcache.NewObjectLRUDefault())
+	st := filesystem.NewStorageWithOptions(osfs.New(c.repo()), gitcache.NewObjectLRUDefault(),
+		filesystem.Options{KeepDescriptors: true})
 	return &repoStorage{Storage: st, url: url, max: max}
 }
 

@@ -22,7 +22,7 @@ import (
 // command-line tool it replaced, run the way the old code ran it, on a
 // repository of 10,000 files served by git http-backend:
 //
-//	go test ./internal/source -run '^$' -bench 'Git(Poll|Fetch)' -count 5 -benchtime 5x
+//	go test ./internal/source -run '^$' -bench 'Git(Poll|Fetch)' -count 5 -benchtime 3x
 //
 // Poll is what the agent does every interval when nothing changed (the
 // old code: git ls-remote, then git show on the cache); Fetch is a first
@@ -32,16 +32,35 @@ import (
 
 const benchFiles = 10_000
 
-// benchRepo commits benchFiles small YAML files in 100 directories and
-// serves it; counts are the server's requests and response bytes.
-func benchRepo(b *testing.B) (repoURL string, reqs, bytes *atomic.Int64) {
+// benchRepo commits benchFiles small YAML files in 100 directories, adds
+// tags lightweight tags, and serves it; counts are the server's requests
+// and response bytes.
+func benchRepo(b *testing.B, tags int) (repoURL string, reqs, bytes *atomic.Int64) {
 	b.Helper()
 	r := gittest.New(b)
 	for i := range benchFiles {
 		r.Write(fmt.Sprintf("apps/app-%02d/cm-%04d.yaml", i%100, i),
 			fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-%04d\ndata:\n  key: value-%d\n", i, i))
 	}
-	r.Commit("10,000 files")
+	head := r.Commit("10,000 files")
+	if tags > 0 {
+		var refs strings.Builder
+		for i := range tags {
+			fmt.Fprintf(&refs, "%s refs/tags/release-%05d\n", head, i)
+		}
+		// Appended: committing 10,000 files ran git gc --auto, which
+		// packed refs/heads/main there; refs/tags/ sorts after it.
+		f, err := os.OpenFile(filepath.Join(r.Dir, ".git", "packed-refs"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := f.WriteString(refs.String()); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
 	backend, err := url.Parse(gittest.ServeHTTP(b, filepath.Dir(r.Dir)))
 	if err != nil {
 		b.Fatal(err)
@@ -85,8 +104,15 @@ func perOp(b *testing.B, reqs, bytes *atomic.Int64, run func()) {
 	b.ReportMetric(float64(bytes.Load())/float64(b.N), "resp-bytes/op")
 }
 
-func BenchmarkGitPoll(b *testing.B) {
-	repoURL, reqs, bytes := benchRepo(b)
+func BenchmarkGitPoll(b *testing.B) { benchPoll(b, 0) }
+
+// BenchmarkGitPollManyRefs is the poll of a repository with 1,000 tags:
+// go-git speaks protocol v0, whose ref advertisement lists every ref,
+// where git's protocol v2 asks the server for the few it names.
+func BenchmarkGitPollManyRefs(b *testing.B) { benchPoll(b, 1000) }
+
+func benchPoll(b *testing.B, tags int) {
+	repoURL, reqs, bytes := benchRepo(b, tags)
 	ctx := context.Background()
 	b.Run("go-git", func(b *testing.B) {
 		f := NewFetcher(b.TempDir())
@@ -113,7 +139,7 @@ func BenchmarkGitPoll(b *testing.B) {
 }
 
 func BenchmarkGitFetch(b *testing.B) {
-	repoURL, reqs, bytes := benchRepo(b)
+	repoURL, reqs, bytes := benchRepo(b, 0)
 	ctx := context.Background()
 	b.Run("go-git", func(b *testing.B) {
 		perOp(b, reqs, bytes, func() {

@@ -131,6 +131,7 @@ func (f *Fetcher) populate(ctx context.Context, s *session, st *repoStorage, c c
 			err = f.fetchCommit(ctx, s, st, rm, ref, refName, sha)
 		}
 		if err != nil {
+			c.removePartialPacks()
 			return err
 		}
 	}

@@ -122,6 +122,10 @@ func TestFetchMaxBytes(t *testing.T) {
 			if len(matches) != 0 {
 				t.Errorf("a checkout was left behind: %v", matches)
 			}
+			packs, _ := filepath.Glob(filepath.Join(f.CacheDir, "*", "repo.git", "objects", "pack", "*"))
+			if strings.Contains(tc.what, "downloads") && len(packs) != 0 {
+				t.Errorf("the cut-off fetch left %v", packs)
+			}
 		})
 	}
 }

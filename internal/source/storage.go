@@ -3,6 +3,8 @@ package source
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -45,6 +47,18 @@ func (s *repoStorage) PackfileWriter() (io.WriteCloser, error) {
 func (s *repoStorage) hasCommit(sha string) bool {
 	_, err := s.EncodedObject(plumbing.CommitObject, plumbing.NewHash(sha))
 	return err == nil
+}
+
+// removePartialPacks deletes what a failed fetch left: go-git keeps the
+// temporary pack of a transfer that broke off (cut by the size bound, the
+// network or ctx), and the next attempt would leave another.
+func (c cache) removePartialPacks() {
+	for _, pattern := range []string{"tmp_pack_*", "tmp_obj_*"} {
+		matches, _ := filepath.Glob(filepath.Join(c.repo(), "objects", "pack", pattern))
+		for _, m := range matches {
+			_ = os.Remove(m)
+		}
+	}
 }
 
 // sizeError is a fetch or checkout that would write more than the bound.

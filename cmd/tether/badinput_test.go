@@ -152,7 +152,7 @@ func TestBadInputWrongHTTPCredentials(t *testing.T) {
 		if res.code != 2 {
 			t.Errorf("%s with a wrong password: %s; want exit 2", sub, res)
 		}
-		wantContains(t, sub+" stderr", res.stderr, "Authentication failed", srvURL+"/app.git")
+		wantContains(t, sub+" stderr", res.stderr, "authentication failed", srvURL+"/app.git")
 		printed.WriteString(res.stdout + res.stderr)
 	}
 	if !exists(t, configMapsGVR, a.ns, "victim") {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing/transport/http"
 
+	"github.com/tether-dev/tether/internal/source"
 	"github.com/tether-dev/tether/internal/testenv/gittest"
 )
 
@@ -84,5 +85,27 @@ func TestPushRefused(t *testing.T) {
 	before := strings.TrimSpace(work.Git("--git-dir", bare, "rev-parse", "main"))
 	if after := strings.TrimSpace(work.Git("--git-dir", bare, "rev-parse", "main")); after != before {
 		t.Error("the branch moved")
+	}
+}
+
+// Over SSH with a key and known_hosts: the push lands; a host key that
+// does not match is refused, naming the host.
+func TestPushOverSSH(t *testing.T) {
+	sshd := gittest.StartSSHD(t)
+	_, bare, work := served(t, true)
+	o := Options{RepoURL: sshd.URL(bare), Branch: "main", Path: "clusters/dev", Namespace: "tether-system",
+		Install: []byte("kind: List\n"), Auth: source.Auth{SSHPrivateKey: sshd.ClientKey, SSHKnownHosts: sshd.KnownHost}}
+	res, err := Push(context.Background(), o)
+	if err != nil || res.Commit == "" {
+		t.Fatalf("push over ssh: %+v, %v", res, err)
+	}
+	if got := strings.TrimSpace(work.Git("--git-dir", bare, "rev-parse", "main")); got != res.Commit {
+		t.Errorf("main is %s, pushed %s", got, res.Commit)
+	}
+	o.Auth.SSHKnownHosts = sshd.OtherHost
+	o.Install = []byte("kind: List\nitems: []\n")
+	_, err = Push(context.Background(), o)
+	if err == nil || !strings.Contains(err.Error(), "127.0.0.1") {
+		t.Errorf("wrong host key: %v", err)
 	}
 }

@@ -157,4 +157,3 @@ func runSSHD(t testing.TB, sshd, cfg string, port int) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-

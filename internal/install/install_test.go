@@ -219,7 +219,7 @@ func TestUninstall(t *testing.T) {
 	}
 
 	if _, err := Uninstall(ctx, c, UninstallOptions{Namespace: o.Namespace, CRDs: true}); err == nil ||
-		!strings.Contains(err.Error(), "1 Applications exist (tether-uninstall/web)") || !strings.Contains(err.Error(), "--force") {
+		!strings.Contains(err.Error(), "Applications exist (1: tether-uninstall/web)") || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("uninstall --crds with an Application: %v, want a refusal naming it", err)
 	}
 	if !exists(t, c, deployGVR, o.Namespace, "tether") {

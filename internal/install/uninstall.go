@@ -73,7 +73,7 @@ func Uninstall(ctx context.Context, c *kube.Client, o UninstallOptions) ([]Outco
 			return nil, err
 		}
 		if len(apps) > 0 {
-			return nil, fmt.Errorf("refusing to delete the Application CRD: %d Applications exist (%s); deleting the CRD deletes them (the objects they manage stay). Delete them first, or give --force",
+			return nil, fmt.Errorf("refusing to delete the Application CRD: Applications exist (%d: %s); deleting the CRD deletes them (the objects they manage stay). Delete them first, or give --force",
 				len(apps), listed(apps, 5))
 		}
 	}

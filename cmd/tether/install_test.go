@@ -51,20 +51,7 @@ func startAsPod(t *testing.T, ns string) *agentProc {
 	}
 	spec := d.Spec.Template.Spec
 	c := spec.Containers[0]
-	tok, err := cs().CoreV1().ServiceAccounts(ns).CreateToken(ctx, spec.ServiceAccountName,
-		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To(int64(3600))}}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("token request: %v", err)
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["pod"] = &clientcmdapi.Cluster{Server: env.CP.Host, CertificateAuthorityData: env.Config().CAData}
-	cfg.AuthInfos["pod"] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
-	cfg.Contexts["pod"] = &clientcmdapi.Context{Cluster: "pod", AuthInfo: "pod", Namespace: ns}
-	cfg.CurrentContext = "pod"
-	if err := clientcmd.WriteToFile(*cfg, kubeconfig); err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := podKubeconfig(t, ns, spec.ServiceAccountName)
 	mounts := map[string]string{}
 	for _, m := range c.VolumeMounts {
 		mounts[m.MountPath] = t.TempDir()
@@ -106,6 +93,27 @@ func startAsPod(t *testing.T, ns string) *agentProc {
 		t.Logf("%s log:\n%s", p.name, p.log)
 	})
 	return p
+}
+
+// podKubeconfig writes a kubeconfig whose user is the ServiceAccount sa,
+// by a token from the TokenRequest API, as the kubelet mounts one.
+func podKubeconfig(t *testing.T, ns, sa string) string {
+	t.Helper()
+	tok, err := cs().CoreV1().ServiceAccounts(ns).CreateToken(context.Background(), sa,
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To(int64(3600))}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("token request: %v", err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["pod"] = &clientcmdapi.Cluster{Server: env.CP.Host, CertificateAuthorityData: env.Config().CAData}
+	cfg.AuthInfos["pod"] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
+	cfg.Contexts["pod"] = &clientcmdapi.Context{Cluster: "pod", AuthInfo: "pod", Namespace: ns}
+	cfg.CurrentContext = "pod"
+	if err := clientcmd.WriteToFile(*cfg, kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+	return kubeconfig
 }
 
 // servedRepo is a Git repository served over HTTP by git http-backend.
@@ -234,6 +242,14 @@ func TestInstallAgentRunsAsItsServiceAccount(t *testing.T) {
 	// Uninstall: the agent and its RBAC go, the app's Deployment stays.
 	_ = pod.cmd.Process.Kill()
 	<-pod.done
+	checkUninstall(t, ns, dest)
+}
+
+// checkUninstall: --crds refuses while the app exists; uninstall removes
+// the agent and its ClusterRole and leaves the app, its Deployment and the
+// CRD.
+func checkUninstall(t *testing.T, ns, dest string) {
+	t.Helper()
 	refused := tetherCLI(t, "uninstall", "--namespace", ns, "--crds")
 	if refused.code == 0 || !strings.Contains(refused.stderr, "Applications exist") || !strings.Contains(refused.stderr, "--force") {
 		t.Fatalf("uninstall --crds with Applications: %s", refused)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -103,12 +104,8 @@ func applyOne(ctx context.Context, c *kube.Client, u *unstructured.Unstructured)
 		return Outcome{}, fmt.Errorf("apply %s/%s: %w", u.GetKind(), u.GetName(), err)
 	}
 	name := display(u, m.Resource)
-	before := ""
 	live, err := ri.Get(ctx, u.GetName(), metav1.GetOptions{})
-	switch {
-	case err == nil:
-		before = live.GetResourceVersion()
-	case !apierrors.IsNotFound(err):
+	if err != nil && !apierrors.IsNotFound(err) {
 		return Outcome{Object: name}, fmt.Errorf("get %s: %w", name, err)
 	}
 	got, err := ri.Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
@@ -116,12 +113,33 @@ func applyOne(ctx context.Context, c *kube.Client, u *unstructured.Unstructured)
 		return Outcome{Object: name}, fmt.Errorf("apply %s: %w", name, err)
 	}
 	switch {
-	case before == "":
+	case live == nil:
 		return Outcome{name, Created}, nil
-	case got.GetResourceVersion() != before:
-		return Outcome{name, Configured}, nil
+	case got.GetResourceVersion() == live.GetResourceVersion(), equal(sansStatus(live), sansStatus(got)):
+		return Outcome{name, Unchanged}, nil
 	}
-	return Outcome{name, Unchanged}, nil
+	return Outcome{name, Configured}, nil
+}
+
+// sansStatus is u without what a controller may write between our read
+// and our apply (a CRD's conditions, right after it was created): its
+// status, the managed fields of its status, its resourceVersion.
+func sansStatus(u *unstructured.Unstructured) *unstructured.Unstructured {
+	c := u.DeepCopy()
+	unstructured.RemoveNestedField(c.Object, "status")
+	c.SetResourceVersion("")
+	var mf []metav1.ManagedFieldsEntry
+	for _, e := range c.GetManagedFields() {
+		if e.Subresource != "status" {
+			mf = append(mf, e)
+		}
+	}
+	c.SetManagedFields(mf)
+	return c
+}
+
+func equal(a, b *unstructured.Unstructured) bool {
+	return reflect.DeepEqual(a.Object, b.Object)
 }
 
 // established waits (up to 30 s) until the CRD is served.

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -113,21 +114,20 @@ func Objects(opts Options, version string) ([]*unstructured.Unstructured, error)
 	typed := []runtime.Object{namespace(o.Namespace, o)}
 	for _, n := range o.WatchNamespaces {
 		if n != o.Namespace {
-			typed = append(typed, namespace(n, o))
+			typed = append(typed, shared(namespace(n, o)))
 		}
 	}
 	out, err := toUnstructured(typed)
 	if err != nil {
 		return nil, err
 	}
+	// The CRD is one for every install: no install's instance label.
 	crd := v1alpha1.CRD()
 	labels := crd.GetLabels()
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	for k, v := range commonLabels(o) {
-		labels[k] = v
-	}
+	labels[PartOfLabel] = partOf
 	crd.SetLabels(labels)
 	out = append(out, crd)
 	typed = append([]runtime.Object{serviceAccount(o)}, rbac(o)...)
@@ -153,6 +153,13 @@ func toUnstructured(typed []runtime.Object) ([]*unstructured.Unstructured, error
 		out = append(out, u)
 	}
 	return out, nil
+}
+
+// shared drops the instance label of a namespace that installs may share
+// (a watched one), so that two installs do not relabel it in turn.
+func shared(ns *corev1.Namespace) *corev1.Namespace {
+	delete(ns.Labels, InstanceLabel)
+	return ns
 }
 
 // commonLabels are on every object of one install.

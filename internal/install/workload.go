@@ -35,7 +35,9 @@ func Args(o Options) []string {
 	return args
 }
 
-func deployment(o Options) *appsv1.Deployment {
+// container is the agent's container: hardened, its probes on the
+// agent's health endpoints, its writable paths on emptyDir volumes.
+func container(o Options) corev1.Container {
 	probe := func(path string) *corev1.Probe {
 		return &corev1.Probe{
 			ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("http")}},
@@ -68,6 +70,11 @@ func deployment(o Options) *appsv1.Deployment {
 		},
 		VolumeMounts: []corev1.VolumeMount{{Name: "cache", MountPath: CacheDir}, {Name: "tmp", MountPath: TmpDir}},
 	}
+	return c
+}
+
+func deployment(o Options) *appsv1.Deployment {
+	c := container(o)
 	emptyDir := func(name string) corev1.Volume {
 		return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
 	}

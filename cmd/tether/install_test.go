@@ -317,6 +317,15 @@ func TestInstallNamespacedRefusesOtherNamespaces(t *testing.T) {
 			return strings.Contains(msgs, tc.want), msgs
 		})
 	}
+	var failed []string
+	for _, e := range events(t, ns, "elsewhere") {
+		if e.Reason == "SyncFailed" && strings.Contains(e.Message, `destination namespace "`+other+`"`) {
+			failed = append(failed, e.Message)
+		}
+	}
+	if len(failed) == 0 {
+		t.Errorf("no SyncFailed event naming namespace %s: %+v", other, events(t, ns, "elsewhere"))
+	}
 	if _, err := nginxDeployment(other); !apierrors.IsNotFound(err) {
 		t.Errorf("the app targeting %s changed it: %v", other, err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -144,4 +145,44 @@ func tailString(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// Over SSH (a real sshd, a key, strict known_hosts): the push lands and
+// the agent's Secret carries the key for its own fetches.
+func TestBootstrapOverSSH(t *testing.T) {
+	sshd := gittest.StartSSHD(t)
+	_, bare, work := bareRepo(t)
+	dir := t.TempDir()
+	key, hosts := filepath.Join(dir, "id"), filepath.Join(dir, "known_hosts")
+	writeFile(t, key, sshd.ClientKey)
+	writeFile(t, hosts, sshd.KnownHost)
+	a := newApp(t)
+	res := a.tether("bootstrap", "--repo", sshd.URL(bare), "--path", "clusters/ssh", "--ssh-key", key, "--known-hosts", hosts, "-n", a.appN, "--replicas", "1")
+	if res.code != 0 || !strings.Contains(res.stdout, "pushed ") {
+		t.Fatalf("bootstrap over ssh: %s", res)
+	}
+	if files := work.Git("--git-dir", bare, "ls-tree", "-r", "--name-only", "main"); !strings.Contains(files, "clusters/ssh/"+a.appN+"/application.yaml") {
+		t.Errorf("Git holds:\n%s", files)
+	}
+	s, err := cs().CoreV1().Secrets(a.appN).Get(context.Background(), "tether-git", metav1.GetOptions{})
+	if err != nil || len(s.Data["sshPrivateKey"]) == 0 || len(s.Data["knownHosts"]) == 0 {
+		t.Errorf("credentials secret: %v %v", err, s)
+	}
+	// A host key that does not match: refused, naming the host, nothing installed.
+	writeFile(t, hosts, sshd.OtherHost)
+	b := newApp(t)
+	res = b.tether("bootstrap", "--repo", sshd.URL(bare), "--path", "clusters/other", "--ssh-key", key, "--known-hosts", hosts, "-n", b.appN, "--replicas", "1")
+	if res.code != 1 || !strings.Contains(res.stderr, "127.0.0.1") {
+		t.Errorf("wrong host key: %s", res)
+	}
+	if _, ok := deploymentImage(t, b.appN); ok {
+		t.Error("installed although the host key did not match")
+	}
+}
+
+func writeFile(t *testing.T, p string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -71,69 +71,87 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 1
 }
 
-func mkimage(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// flags are the parsed command line.
+type flags struct {
+	opts       image.Options
+	out, push  string
+	insecure   bool
+	registryCA string
+}
+
+func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs := flag.NewFlagSet("mkimage", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var opts image.Options
+	var f flags
 	var bins binaries
 	fs.Var(&bins, "binary", "OS/ARCH=PATH of a static tether binary (repeatable, one per platform)")
-	fs.StringVar(&opts.CACertFile, "ca-file", "/etc/ssl/certs/ca-certificates.crt", "the CA certificates (PEM) to put in the image")
-	fs.StringVar(&opts.Source, "source", "", "label org.opencontainers.image.source")
-	fs.StringVar(&opts.Revision, "revision", "", "label org.opencontainers.image.revision")
-	fs.StringVar(&opts.Version, "version", "", "label org.opencontainers.image.version")
+	fs.StringVar(&f.opts.CACertFile, "ca-file", "/etc/ssl/certs/ca-certificates.crt", "the CA certificates (PEM) to put in the image")
+	fs.StringVar(&f.opts.Source, "source", "", "label org.opencontainers.image.source")
+	fs.StringVar(&f.opts.Revision, "revision", "", "label org.opencontainers.image.revision")
+	fs.StringVar(&f.opts.Version, "version", "", "label org.opencontainers.image.version")
 	created := fs.String("created", os.Getenv("SOURCE_DATE_EPOCH"), "creation time, Unix seconds (default $SOURCE_DATE_EPOCH)")
-	out := fs.String("out", "", "write the image as an OCI layout in this directory")
-	push := fs.String("push", "", "push the image index to HOST/REPO:TAG")
-	insecure := fs.Bool("insecure", false, "allow plain http to the registry")
-	registryCA := fs.String("registry-ca", "", "PEM file of a CA the registry's certificate is signed by")
+	fs.StringVar(&f.out, "out", "", "write the image as an OCI layout in this directory")
+	fs.StringVar(&f.push, "push", "", "push the image index to HOST/REPO:TAG")
+	fs.BoolVar(&f.insecure, "insecure", false, "allow plain http to the registry")
+	fs.StringVar(&f.registryCA, "registry-ca", "", "PEM file of a CA the registry's certificate is signed by")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return err
+			return f, err
 		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return f, fmt.Errorf("%w: %v", errUsage, err)
 	}
-	opts.Binaries = bins
+	f.opts.Binaries = bins
 	switch {
 	case fs.NArg() > 0:
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
-	case *out == "" && *push == "":
-		return fmt.Errorf("%w: give -out DIR, -push REF or both", errUsage)
-	case opts.Version == "" || opts.Revision == "" || opts.Source == "":
-		return fmt.Errorf("%w: -version, -revision and -source are required (they become the image's labels)", errUsage)
+		return f, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	case f.out == "" && f.push == "":
+		return f, fmt.Errorf("%w: give -out DIR, -push REF or both", errUsage)
+	case f.opts.Version == "" || f.opts.Revision == "" || f.opts.Source == "":
+		return f, fmt.Errorf("%w: -version, -revision and -source are required (they become the image's labels)", errUsage)
 	}
 	secs, err := strconv.ParseInt(*created, 10, 64)
 	if err != nil || secs <= 0 {
-		return fmt.Errorf("%w: -created (or SOURCE_DATE_EPOCH) %q is not Unix seconds", errUsage, *created)
+		return f, fmt.Errorf("%w: -created (or SOURCE_DATE_EPOCH) %q is not Unix seconds", errUsage, *created)
 	}
-	opts.Created = time.Unix(secs, 0)
+	f.opts.Created = time.Unix(secs, 0)
+	return f, nil
+}
 
-	idx, err := image.Build(opts)
+func mkimage(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	idx, err := image.Build(f.opts)
 	if err != nil {
 		return err
 	}
 	if err := report(idx, stdout); err != nil {
 		return err
 	}
-	if *out != "" {
-		if err := image.WriteLayout(*out, idx, opts.Version); err != nil {
+	if f.out != "" {
+		if err := image.WriteLayout(f.out, idx, f.opts.Version); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "wrote OCI layout %s\n", *out)
+		fmt.Fprintf(stdout, "wrote OCI layout %s\n", f.out)
 	}
-	if *push == "" {
+	if f.push == "" {
 		return nil
 	}
 	popts := image.PushOptions{
 		Username: os.Getenv("TETHER_REGISTRY_USERNAME"),
 		Password: os.Getenv("TETHER_REGISTRY_PASSWORD"),
-		Insecure: *insecure,
+		Insecure: f.insecure,
 	}
-	if *registryCA != "" {
-		if popts.CABundle, err = os.ReadFile(*registryCA); err != nil {
+	if f.registryCA != "" {
+		if fi, err := os.Stat(f.registryCA); err == nil && fi.Size() > 1<<20 {
+			return fmt.Errorf("registry CA %s: %d bytes, over the limit of 1 MiB", f.registryCA, fi.Size())
+		}
+		if popts.CABundle, err = os.ReadFile(f.registryCA); err != nil {
 			return fmt.Errorf("registry CA: %w", err)
 		}
 	}
-	ref, err := image.Push(ctx, idx, *push, popts)
+	ref, err := image.Push(ctx, idx, f.push, popts)
 	if err != nil {
 		return err
 	}

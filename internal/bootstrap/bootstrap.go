@@ -35,6 +35,8 @@ type Options struct {
 	// SecretName is the credentials Secret in Namespace (created or
 	// updated from Auth when Auth is set; used as it is otherwise).
 	SecretName string
+	// SecretExists says the Secret is the user's: it is read, never written.
+	SecretExists bool
 	// Namespace is where the agent and its Application live.
 	Namespace string
 	// Name of the Application (default "tether-system").
@@ -131,7 +133,7 @@ func Push(ctx context.Context, o Options) (Result, error) {
 // Apply creates or updates the credentials Secret and the Application
 // in the cluster (step 3, after the install was applied).
 func Apply(ctx context.Context, c *kube.Client, o Options) error {
-	if o.SecretName != "" && !emptyAuth(o.Auth) {
+	if o.SecretName != "" && !o.SecretExists && !emptyAuth(o.Auth) {
 		if err := applySecret(ctx, c, o); err != nil {
 			return err
 		}

@@ -109,3 +109,24 @@ func TestPushOverSSH(t *testing.T) {
 		t.Errorf("wrong host key: %v", err)
 	}
 }
+
+// The branch moves between the clone and the push: a non-fast-forward
+// push, refused and named; the other commit stays.
+func TestPushNonFastForward(t *testing.T) {
+	url, bare, work := served(t, true, gittest.AllowPush())
+	ctx := context.Background()
+	repo, err := clone(ctx, url, "main", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	work.Write("other.txt", "someone else\n")
+	other := work.Commit("meanwhile")
+	work.Git("push", "--quiet", bare, "HEAD:main")
+	_, err = commitAndPush(ctx, repo, url, "main", nil, Files{"a.yaml": []byte("a: 1\n")}, Commit{AuthorName: "T", AuthorEmail: "t@example.com", Message: "m"}, time.Now())
+	if err == nil || !strings.Contains(err.Error(), "non-fast-forward") || !strings.Contains(err.Error(), "run bootstrap again") {
+		t.Fatalf("non-fast-forward push: %v", err)
+	}
+	if got := strings.TrimSpace(work.Git("--git-dir", bare, "rev-parse", "main")); got != other {
+		t.Errorf("main is %s, want the other commit %s", got, other)
+	}
+}

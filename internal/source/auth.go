@@ -1,20 +1,27 @@
 package source
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 // Auth holds the credentials for one repository. The zero value means
 // anonymous access.
 type Auth struct {
 	// Username and Password are used for http(s) URLs: basic auth, or a
-	// token as Password (most forges accept any non-empty Username then).
-	// They reach git through a GIT_ASKPASS helper that reads them from the
-	// environment, never through the command line.
+	// token as Password (most forges accept any non-empty Username then;
+	// "git" is sent when Username is empty).
 	Username, Password string
 	// SSHPrivateKey is a private key in OpenSSH or PEM format, without a
 	// passphrase, for ssh:// and user@host:path URLs.
@@ -47,139 +54,183 @@ func (a Auth) Secrets() []string {
 	return out
 }
 
-// askpass answers git's username and password prompts from the environment
-// of the git process, so the secret is in no file and on no command line.
-const askpass = `#!/bin/sh
-case "$1" in
-[Uu]sername*) printf '%s\n' "$TETHER_GIT_USERNAME" ;;
-*) printf '%s\n' "$TETHER_GIT_PASSWORD" ;;
-esac
-`
+// systemKnownHosts is the only known_hosts file consulted when Auth has
+// none: the user's ~/.ssh is never read.
+const systemKnownHosts = "/etc/ssh/ssh_known_hosts"
 
-// session is the private environment of the git processes run for one
-// Resolve or Fetch call: a temporary HOME, the askpass helper, the SSH key
-// and known_hosts files (0600), and the environment pointing at them.
+// session is what one Resolve or Fetch call needs to talk to the remote:
+// go-git's auth for it, and what a failed host key check said.
 type session struct {
-	dir     string
-	env     []string
+	auth    transport.AuthMethod // nil for anonymous http and local remotes
+	hostKey *hostKeyCheck        // set for SSH remotes
 	secrets []string
+	hasCred bool // http credentials were given
 }
 
-// newSession writes the helper files for auth into a new temporary
-// directory. The caller must call close.
-func newSession(auth Auth) (*session, error) {
-	dir, err := os.MkdirTemp("", "tether-git-")
-	if err != nil {
-		return nil, fmt.Errorf("git session: %w", err)
+// newSession builds the go-git auth for rm from auth. SSH always gets an
+// explicit auth (maybe without a key), so go-git never falls back to the
+// user's ssh-agent or ~/.ssh.
+func newSession(rm remote, auth Auth) (*session, error) {
+	s := &session{secrets: auth.secrets()}
+	if rm.local != "" {
+		return s, nil
 	}
-	s := &session{dir: dir, secrets: auth.secrets()}
-	if err := s.setup(auth); err != nil {
-		s.close()
-		return nil, fmt.Errorf("git session: %w", err)
+	ep, err := transport.NewEndpoint(rm.url)
+	if err != nil {
+		return nil, fmt.Errorf("repository URL %q: %v", rm.url, redact(err.Error(), s.secrets...))
+	}
+	switch ep.Protocol {
+	case "http", "https":
+		if auth.Username != "" || auth.Password != "" {
+			user := auth.Username
+			if user == "" {
+				user = "git"
+			}
+			s.auth, s.hasCred = &githttp.BasicAuth{Username: user, Password: auth.Password}, true
+		}
+	case "ssh":
+		a, hk, err := sshAuth(ep, auth)
+		if err != nil {
+			return nil, err
+		}
+		s.auth, s.hostKey = a, hk
 	}
 	return s, nil
 }
 
-func (s *session) setup(auth Auth) error {
-	s.env = baseEnv(s.dir)
-	if auth.Username != "" || auth.Password != "" {
-		p := filepath.Join(s.dir, "askpass.sh")
-		if err := os.WriteFile(p, []byte(askpass), 0o700); err != nil {
-			return err
-		}
-		s.env = append(s.env, "GIT_ASKPASS="+p,
-			"TETHER_GIT_USERNAME="+auth.Username,
-			"TETHER_GIT_PASSWORD="+auth.Password)
+// sshAuth is public-key auth (or none, when no key is given) whose host
+// key callback checks known_hosts strictly.
+func sshAuth(ep *transport.Endpoint, auth Auth) (*sshKeyAuth, *hostKeyCheck, error) {
+	user := ep.User
+	if user == "" {
+		user = "git"
 	}
-	ssh, err := s.sshCommand(auth)
+	hk, err := newHostKeyCheck(auth.SSHKnownHosts)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	s.env = append(s.env, "GIT_SSH_COMMAND="+ssh)
-	return nil
-}
-
-// sshCommand writes the key and known_hosts and returns GIT_SSH_COMMAND.
-// The user's ~/.ssh/config, agent and keys are never used.
-func (s *session) sshCommand(auth Auth) (string, error) {
-	kh := "/dev/null"
-	if len(auth.SSHKnownHosts) > 0 {
-		kh = filepath.Join(s.dir, "known_hosts")
-		if err := os.WriteFile(kh, withNewline(auth.SSHKnownHosts), 0o600); err != nil {
-			return "", err
-		}
-	}
-	args := []string{"ssh", "-F", "/dev/null",
-		"-o", "BatchMode=yes",
-		"-o", "StrictHostKeyChecking=yes",
-		"-o", "UserKnownHostsFile=" + shellQuote(kh),
-		"-o", "IdentitiesOnly=yes",
-		"-o", "IdentityAgent=none",
-		"-o", "ConnectTimeout=30",
-	}
-	if len(auth.SSHKnownHosts) > 0 {
-		args = append(args, "-o", "GlobalKnownHostsFile=/dev/null")
-	}
+	a := &sshKeyAuth{user: user, hostKey: hk.callback}
 	if len(auth.SSHPrivateKey) > 0 {
-		key := filepath.Join(s.dir, "id")
-		if err := os.WriteFile(key, withNewline(auth.SSHPrivateKey), 0o600); err != nil {
-			return "", err
+		signer, err := ssh.ParsePrivateKey(auth.SSHPrivateKey)
+		if err != nil {
+			// The parse error never quotes the key.
+			return nil, nil, fmt.Errorf("ssh private key: %w", err)
 		}
-		args = append(args, "-i", shellQuote(key))
-	} else {
-		args = append(args, "-o", "IdentityFile=none")
+		a.signer = signer
 	}
-	return strings.Join(args, " "), nil
+	return a, hk, nil
 }
 
-func (s *session) close() { os.RemoveAll(s.dir) }
+// sshKeyAuth is go-git SSH auth with one key (or none) and nothing else:
+// no agent, no password, no keyboard-interactive.
+type sshKeyAuth struct {
+	user    string
+	signer  ssh.Signer // nil: no key given
+	hostKey ssh.HostKeyCallback
+}
 
-// baseEnv is a clean environment for git: nothing from the user's or the
-// system's git configuration, no prompts, English messages (errors are
-// classified by their text), only safe transports, no automatic gc (the
-// cache keeps fetched commits that no ref points at).
-func baseEnv(home string) []string {
-	env := []string{
-		"HOME=" + home,
-		"LC_ALL=C",
-		"LANG=C",
-		"GIT_TERMINAL_PROMPT=0",
-		"GIT_CONFIG_NOSYSTEM=1",
-		"GIT_CONFIG_GLOBAL=/dev/null",
-		"GIT_ALLOW_PROTOCOL=file:git:http:https:ssh",
-		"GIT_SSH_VARIANT=ssh",
+var _ gitssh.AuthMethod = (*sshKeyAuth)(nil)
+
+func (a *sshKeyAuth) Name() string   { return "ssh-public-key" }
+func (a *sshKeyAuth) String() string { return "user: " + a.user + ", name: " + a.Name() }
+
+func (a *sshKeyAuth) ClientConfig() (*ssh.ClientConfig, error) {
+	// Timeout bounds the dial and the handshake (go-git dials without
+	// the call's ctx); ctx bounds the rest.
+	c := &ssh.ClientConfig{User: a.user, HostKeyCallback: a.hostKey, Timeout: 30 * time.Second}
+	if a.signer != nil {
+		c.Auth = []ssh.AuthMethod{ssh.PublicKeys(a.signer)}
 	}
-	config := [][2]string{
-		{"gc.auto", "0"},
-		{"credential.helper", ""},
-		{"advice.detachedHead", "false"},
-		{"protocol.version", "2"},
-	}
-	env = append(env, "GIT_CONFIG_COUNT="+strconv.Itoa(len(config)))
-	for i, kv := range config {
-		env = append(env,
-			fmt.Sprintf("GIT_CONFIG_KEY_%d=%s", i, kv[0]),
-			fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", i, kv[1]))
-	}
-	// What is needed to find git and reach the network, and nothing else.
-	for _, k := range []string{"PATH", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR",
-		"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY",
-		"http_proxy", "https_proxy", "no_proxy", "all_proxy"} {
-		if v, ok := os.LookupEnv(k); ok {
-			env = append(env, k+"="+v)
+	return c, nil
+}
+
+// hostKeyCheck wraps a known_hosts callback and remembers why it refused
+// a key, so the error can say which host and whether the key was unknown
+// or did not match.
+type hostKeyCheck struct {
+	check  ssh.HostKeyCallback
+	source string // where the lines came from, for messages
+
+	mu     sync.Mutex
+	failed error // the last refusal; guarded by mu
+}
+
+func (h *hostKeyCheck) failure() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.failed
+}
+
+func newHostKeyCheck(lines []byte) (*hostKeyCheck, error) {
+	if len(lines) > 0 {
+		cb, err := knownHostsFromLines(lines)
+		if err != nil {
+			return nil, err
 		}
+		return &hostKeyCheck{check: cb, source: "the known_hosts given"}, nil
 	}
-	return env
+	hk := &hostKeyCheck{source: "the known_hosts given (none) or " + systemKnownHosts}
+	if _, err := os.Stat(systemKnownHosts); err != nil {
+		// No file: every host is unknown, and the error says so.
+		hk.check = func(string, net.Addr, ssh.PublicKey) error { return &knownhosts.KeyError{} }
+		return hk, nil
+	}
+	cb, err := knownhosts.New(systemKnownHosts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", systemKnownHosts, err)
+	}
+	hk.check = cb
+	return hk, nil
 }
 
-func withNewline(b []byte) []byte {
-	if len(b) > 0 && b[len(b)-1] != '\n' {
-		return append(append([]byte(nil), b...), '\n')
+// knownHostsFromLines parses known_hosts lines; knownhosts reads files
+// only, so they go through a private temporary file, removed at once.
+func knownHostsFromLines(lines []byte) (ssh.HostKeyCallback, error) {
+	f, err := os.CreateTemp("", "tether-known-hosts-")
+	if err != nil {
+		return nil, fmt.Errorf("known_hosts: %w", err)
 	}
-	return b
+	defer os.Remove(f.Name())
+	_, werr := f.Write(lines)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return nil, fmt.Errorf("known_hosts: %w", werr)
+	}
+	cb, err := knownhosts.New(f.Name())
+	if err != nil {
+		return nil, fmt.Errorf("known_hosts: %s", strings.ReplaceAll(err.Error(), f.Name(), "line"))
+	}
+	return cb, nil
 }
 
-// shellQuote quotes s for the shell git runs GIT_SSH_COMMAND with.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+func (h *hostKeyCheck) callback(host string, remote net.Addr, key ssh.PublicKey) error {
+	err := h.check(host, remote, key)
+	if err == nil {
+		return nil
+	}
+	var ke *knownhosts.KeyError
+	var re *knownhosts.RevokedError
+	switch {
+	case errors.As(err, &re):
+		err = fmt.Errorf("host key verification failed: the %s key of %s is revoked in %s", key.Type(), host, h.source)
+	case errors.As(err, &ke) && len(ke.Want) > 0:
+		err = fmt.Errorf("host key verification failed: %s presented a %s key (%s) that does not match %s",
+			host, key.Type(), ssh.FingerprintSHA256(key), h.source)
+	default:
+		err = fmt.Errorf("host key verification failed: %s is not in %s (its %s key is %s)",
+			host, h.source, key.Type(), ssh.FingerprintSHA256(key))
+	}
+	h.mu.Lock()
+	h.failed = err
+	h.mu.Unlock()
+	return err
 }
+
+// go-git reads Hostname and Port for SSH hosts from ~/.ssh/config and
+// /etc/ssh/ssh_config unless this is nil. Tether used none of the user's or
+// the system's SSH configuration before (ssh -F /dev/null) and uses none
+// now: a repository URL means what it says. go-git offers no per-call
+// switch, so this is set once for the process (bootstrap's pushes too).
+func init() { gitssh.DefaultSSHConfig = nil }

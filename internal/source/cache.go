@@ -2,8 +2,10 @@ package source
 
 import (
 	"context"
+
 	"errors"
 	"fmt"
+	git "github.com/go-git/go-git/v5"
 	"os"
 	"path/filepath"
 	"sort"
@@ -22,17 +24,12 @@ func (f *Fetcher) cacheFor(rm remote) cache {
 func (c cache) repo() string                  { return filepath.Join(c.root, "repo.git") }
 func (c cache) checkoutDir(sha string) string { return filepath.Join(c.root, sha) }
 
-func (c cache) isShallow() bool {
-	_, err := os.Stat(filepath.Join(c.repo(), "shallow"))
-	return err == nil
-}
-
 // tmpPrefix marks staging directories; a crash can leave them behind.
 const tmpPrefix = ".tmp-"
 
 // initRepo creates the bare repository if it does not exist yet, built
 // aside and renamed into place so a crash never leaves half a repository.
-func (f *Fetcher) initRepo(ctx context.Context, s *session, c cache, rm remote) error {
+func (f *Fetcher) initRepo(c cache, rm remote) error {
 	if _, err := os.Stat(filepath.Join(c.repo(), "HEAD")); err == nil {
 		return nil
 	}
@@ -48,8 +45,8 @@ func (f *Fetcher) initRepo(ctx context.Context, s *session, c cache, rm remote) 
 		return fmt.Errorf("cache: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	if _, err := f.run(ctx, s, "", nil, "init", "--quiet", "--bare", "--template=", tmp); err != nil {
-		return err
+	if _, err := git.PlainInit(tmp, true); err != nil {
+		return fmt.Errorf("cache: init %s: %w", c.repo(), err)
 	}
 	os.RemoveAll(c.repo()) // a repo.git without HEAD is debris
 	if err := os.Rename(tmp, c.repo()); err != nil {
@@ -59,8 +56,9 @@ func (f *Fetcher) initRepo(ctx context.Context, s *session, c cache, rm remote) 
 }
 
 // checkout writes the tree of sha into checkoutDir(sha): into a staging
-// directory first, using a private index file, then renamed into place.
-func (f *Fetcher) checkout(ctx context.Context, s *session, c cache, sha string) error {
+// directory first, then renamed into place.
+func (f *Fetcher) checkout(ctx context.Context, st *repoStorage, c cache, sha string) error {
+	f.traceOp("checkout", sha)
 	stage, err := os.MkdirTemp(c.root, tmpPrefix)
 	if err != nil {
 		return fmt.Errorf("cache: %w", err)
@@ -70,12 +68,7 @@ func (f *Fetcher) checkout(ctx context.Context, s *session, c cache, sha string)
 	if err := os.Mkdir(tree, 0o755); err != nil {
 		return fmt.Errorf("cache: %w", err)
 	}
-	env := []string{"GIT_INDEX_FILE=" + filepath.Join(stage, "index")}
-	if _, err := f.run(ctx, s, "", env, "--git-dir="+c.repo(), "read-tree", sha); err != nil {
-		return err
-	}
-	if _, err := f.run(ctx, s, "", env, "--git-dir="+c.repo(), "--work-tree="+tree,
-		"checkout-index", "--all", "--force"); err != nil {
+	if err := writeTree(ctx, st, sha, tree); err != nil {
 		return err
 	}
 	dst := c.checkoutDir(sha)

@@ -54,24 +54,16 @@ func (e *classError) Unwrap() []error {
 	return errs
 }
 
-// stderrClasses maps fragments of git's (LC_ALL=C) stderr to a class.
-// Checked in order: auth failures also print "Could not read from remote
-// repository", so they come first.
-var stderrClasses = []struct {
+// messageClasses maps fragments of what a server said (an ERR line,
+// an SSH server's stderr, an error status's body) to a class, for the
+// errors go-git passes through as text. Checked in order.
+var messageClasses = []struct {
 	class     error
 	fragments []string
 }{
 	{ErrAuth, []string{
 		"authentication failed",
-		"could not read username",
-		"could not read password",
-		"terminal prompts disabled",
-		"permission denied (publickey",
-		"permission denied, please try again",
-		"host key verification failed",
-		"no matching host key type found",
-		"returned error: 401",
-		"returned error: 403",
+		"permission denied",
 		"access denied",
 	}},
 	{ErrNotFound, []string{
@@ -84,28 +76,20 @@ var stderrClasses = []struct {
 	{ErrUnreachable, []string{
 		"does not appear to be a git repository",
 		"not a git repository",
-		"could not resolve host",
-		"could not resolve hostname",
+		"repository not found",
 		"connection refused",
-		"connection timed out",
-		"operation timed out",
+		"connection reset",
 		"no route to host",
 		"network is unreachable",
-		"failed to connect",
-		"unable to access",
-		"returned error: 404",
-		"not found",
-		"could not read from remote repository",
-		"connection closed by",
-		"connection reset",
+		"no such host",
 	}},
 }
 
-// classify returns the class of a failed git command from its stderr, or
-// nil when the message is not recognised.
-func classify(stderr string) error {
-	s := strings.ToLower(stderr)
-	for _, c := range stderrClasses {
+// classify returns the class of a failure from its message, or nil when
+// the message is not recognised.
+func classify(msg string) error {
+	s := strings.ToLower(msg)
+	for _, c := range messageClasses {
 		for _, f := range c.fragments {
 			if strings.Contains(s, f) {
 				return c.class
@@ -134,28 +118,10 @@ func redact(s string, secrets ...string) string {
 	return authHeader.ReplaceAllString(s, "${1}***")
 }
 
-// boilerplate is advice git appends to connection errors.
-var boilerplate = map[string]bool{
-	"Please make sure you have the correct access rights": true,
-	"and the repository exists.":                          true,
-}
-
-// summarize turns git's stderr into one short line: hints, blank lines,
-// progress, ssh's "@@@" banners are dropped and the rest is capped.
-func summarize(stderr string) string {
-	var keep []string
-	for _, line := range strings.Split(stderr, "\n") {
-		line = strings.TrimSpace(line)
-		if i := strings.LastIndexByte(line, '\r'); i >= 0 {
-			line = strings.TrimSpace(line[i+1:])
-		}
-		if line == "" || strings.HasPrefix(line, "hint:") || strings.HasPrefix(line, "@") || boilerplate[line] {
-			continue
-		}
-		keep = append(keep, line)
-	}
-	out := strings.Join(keep, "; ")
-	// git's conclusion comes last; keep the end.
+// summarize caps a message at its last 600 bytes (the conclusion comes
+// last) on one line.
+func summarize(msg string) string {
+	out := strings.Join(strings.Fields(msg), " ")
 	const max = 600
 	if len(out) > max {
 		out = "…" + strings.ToValidUTF8(out[len(out)-max:], "")

@@ -1,28 +1,36 @@
 // Package source fetches a Git repository at a revision into a local cache
-// and hands back the checked-out tree, using the git command-line tool.
+// and hands back the checked-out tree, in process with go-git: no git or
+// ssh program is needed.
 //
-// A Fetcher first asks the remote which commit a ref names (git ls-remote,
-// cheap); when that commit is already checked out in the cache, Fetch
-// returns it without fetching anything. Otherwise it fetches shallowly
-// into one bare repository per URL and checks the commit out into its own
-// directory, written atomically, so readers never see half a tree:
+// A Fetcher first asks the remote which commit a ref names (the
+// ls-remote of go-git: one cheap request); when that commit is already
+// checked out in the cache, Fetch returns it without fetching anything.
+// Otherwise it fetches shallowly into one bare repository per URL and
+// checks the commit out into its own directory, written atomically, so
+// readers never see half a tree:
 //
 //	CacheDir/<hash of URL>/repo.git   bare repository, reused by every fetch
 //	CacheDir/<hash of URL>/<commit>/  one read-only-by-convention tree per commit
 //
-// git runs with a clean environment: a temporary HOME, no system or user
-// configuration, no prompts. Credentials reach git through the environment
-// (an askpass helper, 0600 key files) and are removed from every error.
-// Errors wrap ErrNotFound, ErrAuth or ErrUnreachable when the cause is known.
+// Nothing of the user's or the system's Git or SSH configuration is used:
+// credentials come from Auth only, SSH host keys are checked strictly
+// against the known_hosts given (or the system's /etc/ssh/ssh_known_hosts),
+// and secrets are removed from every error. What a fetch downloads and a
+// checkout writes is bounded (Fetcher.MaxBytes). Errors wrap ErrNotFound,
+// ErrAuth, ErrUnreachable or ErrInvalid when the cause is known.
 package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // Revision is a commit checked out in the cache.
@@ -42,21 +50,23 @@ type Revision struct {
 // concurrent use; fetches of one URL are serialized.
 type Fetcher struct {
 	CacheDir string
-	Git      string        // git executable; default "git"
 	Timeout  time.Duration // per Resolve or Fetch call; 0 means only ctx
 	Keep     int           // checkouts kept per URL; default 5
+	// MaxBytes bounds what one fetch may download and what one checkout
+	// may write; default DefaultMaxBytes (1 GiB).
+	MaxBytes int64
 
 	mu    sync.Mutex
 	locks map[string]chan struct{} // per URL key; guarded by mu
 
-	trace func(args []string) // called before each git command; for tests
+	trace func(args []string) // called before each Git operation, in git's words; for tests
 }
 
 // NewFetcher returns a Fetcher caching under cacheDir.
 func NewFetcher(cacheDir string) *Fetcher {
 	// A remote that accepts the connection and then stalls must not hold
 	// a worker (and the URL's lock) forever.
-	return &Fetcher{CacheDir: cacheDir, Git: "git", Keep: 5, Timeout: 2 * time.Minute}
+	return &Fetcher{CacheDir: cacheDir, Keep: 5, Timeout: 2 * time.Minute, MaxBytes: DefaultMaxBytes}
 }
 
 // Fetch makes Revision.Dir hold the tree of repoURL at ref (see Resolve
@@ -71,12 +81,10 @@ func (f *Fetcher) Fetch(ctx context.Context, repoURL, ref string, auth Auth) (Re
 	if err != nil {
 		return Revision{}, err
 	}
-	s, err := newSession(auth)
+	s, err := newSession(rm, auth)
 	if err != nil {
 		return Revision{}, err
 	}
-	defer s.close()
-
 	sha, refName, err := f.resolve(ctx, s, rm, ref)
 	if err != nil {
 		return Revision{}, err
@@ -88,16 +96,21 @@ func (f *Fetcher) Fetch(ctx context.Context, repoURL, ref string, auth Auth) (Re
 	defer unlock()
 
 	c := f.cacheFor(rm)
+	if err := f.initRepo(c, rm); err != nil {
+		return Revision{}, fmt.Errorf("fetch %s: %w", rm.url, err)
+	}
+	st := c.open(rm.url, f.maxBytes())
+	defer st.Close()
 	dir := c.checkoutDir(sha)
 	if !isDir(dir) {
-		if err := f.populate(ctx, s, c, rm, ref, refName, sha); err != nil {
+		if err := f.populate(ctx, s, st, c, rm, ref, refName, sha); err != nil {
 			return Revision{}, err
 		}
 	} else {
 		now := time.Now()
 		_ = os.Chtimes(dir, now, now) // most recently used: pruned last
 	}
-	rev, err := f.describe(ctx, s, c, sha)
+	rev, err := f.describe(st, sha)
 	if err != nil {
 		return Revision{}, fmt.Errorf("fetch %s: %w", rm.url, err)
 	}
@@ -109,45 +122,55 @@ func (f *Fetcher) Fetch(ctx context.Context, repoURL, ref string, auth Auth) (Re
 }
 
 // populate gets sha into the bare repository and checks it out.
-func (f *Fetcher) populate(ctx context.Context, s *session, c cache, rm remote, ref, refName, sha string) error {
-	if err := f.initRepo(ctx, s, c, rm); err != nil {
-		return fmt.Errorf("fetch %s: %w", rm.url, err)
-	}
-	if !f.hasCommit(ctx, s, c, sha) {
-		if err := f.fetchCommit(ctx, s, c, rm, ref, refName, sha); err != nil {
+func (f *Fetcher) populate(ctx context.Context, s *session, st *repoStorage, c cache, rm remote, ref, refName, sha string) error {
+	if !st.hasCommit(sha) {
+		var err error
+		if rm.local != "" {
+			err = f.fetchLocal(ctx, st, rm, ref, sha)
+		} else {
+			err = f.fetchCommit(ctx, s, st, rm, ref, refName, sha)
+		}
+		if err != nil {
+			c.removePartialPacks()
 			return err
 		}
 	}
-	if err := f.checkout(ctx, s, c, sha); err != nil {
+	if err := f.checkout(ctx, st, c, sha); err != nil {
+		var se *sizeError
+		if errors.As(err, &se) {
+			return err
+		}
 		return fmt.Errorf("fetch %s: %w", rm.url, err)
 	}
 	return nil
 }
 
 // fetchCommit fetches sha into the bare repository, as cheaply as the
-// server allows. A failure that is not "no such ref/commit" (auth,
-// network) stops at once: later attempts would fail the same way.
-func (f *Fetcher) fetchCommit(ctx context.Context, s *session, c cache, rm remote, ref, refName, sha string) error {
-	var attempts [][]string
+// server allows: depth 1 by ref name, else depth 1 by SHA (servers that
+// allow wanting any commit), else the full history. A failure that is not
+// "no such ref/commit" (auth, network, size) stops at once: later
+// attempts would fail the same way.
+func (f *Fetcher) fetchCommit(ctx context.Context, s *session, st *repoStorage, rm remote, ref, refName, sha string) error {
+	var attempts []func() error
 	if refName != "" {
-		attempts = append(attempts, []string{"--depth=1", rm.url, refName})
+		spec := "+" + refName + ":refs/tether/" + strings.TrimPrefix(refName, "refs/")
+		attempts = append(attempts, func() error { return f.fetchRemote(ctx, s, st, rm, 1, false, spec) })
 	}
-	attempts = append(attempts, []string{"--depth=1", rm.url, sha}, nil) // nil: full fetch
+	attempts = append(attempts,
+		func() error { return f.fetchRemote(ctx, s, st, rm, 1, false, "+"+sha+":refs/tether/commit") },
+		func() error { return f.fetchAll(ctx, s, st, rm) })
 
 	var last error
-	for _, a := range attempts {
-		if a == nil {
-			a = []string{rm.url, "+refs/*:refs/tether/*"}
-			if c.isShallow() { // checked now: an earlier attempt may have made it so
-				a = append([]string{"--unshallow"}, a...)
-			}
-		}
-		args := append([]string{"--git-dir=" + c.repo(), "fetch", "--quiet", "--no-tags", "--no-write-fetch-head"}, a...)
-		_, err := f.run(ctx, s, "", nil, args...)
-		if err == nil && f.hasCommit(ctx, s, c, sha) {
+	for _, fetch := range attempts {
+		err := fetch()
+		if err == nil && st.hasCommit(sha) {
 			return nil
 		}
 		if err != nil {
+			var se *sizeError
+			if errors.As(err, &se) {
+				return err
+			}
 			if ce, ok := err.(*classError); !ok || (ce.class != ErrNotFound && ce.class != nil) || ctx.Err() != nil {
 				return wrapRemote(err, "fetch", ref, rm)
 			}
@@ -157,28 +180,34 @@ func (f *Fetcher) fetchCommit(ctx context.Context, s *session, c cache, rm remot
 	return notFound(ref, rm, last)
 }
 
-// hasCommit reports whether the bare repository holds commit sha.
-func (f *Fetcher) hasCommit(ctx context.Context, s *session, c cache, sha string) bool {
-	_, err := f.run(ctx, s, "", nil, "--git-dir="+c.repo(), "cat-file", "-e", sha+"^{commit}")
-	return err == nil
+// describe reads the commit's metadata from the bare repository.
+func (f *Fetcher) describe(st *repoStorage, sha string) (Revision, error) {
+	f.traceOp("show", sha)
+	c, err := object.GetCommit(st, plumbing.NewHash(sha))
+	if err != nil {
+		return Revision{}, fmt.Errorf("commit %s: %w", sha, err)
+	}
+	return Revision{
+		Commit:  c.Hash.String(),
+		Subject: subject(c.Message),
+		Author:  c.Author.Name + " <" + c.Author.Email + ">",
+		Time:    commitTime(c.Committer.When),
+	}, nil
 }
 
-// describe reads the commit's metadata from the bare repository.
-func (f *Fetcher) describe(ctx context.Context, s *session, c cache, sha string) (Revision, error) {
-	out, err := f.run(ctx, s, "", nil, "--git-dir="+c.repo(), "show", "-s", "--no-color",
-		"--format=%H%x00%s%x00%an <%ae>%x00%cI", sha)
-	if err != nil {
-		return Revision{}, err
+// subject is git's %s: the first paragraph of the message on one line.
+func subject(msg string) string {
+	para, _, _ := strings.Cut(strings.TrimLeft(msg, "\n"), "\n\n")
+	return strings.Join(strings.Fields(para), " ")
+}
+
+// commitTime keeps the committer's offset; UTC is time.UTC, so that equal
+// times compare equal, as with time.Parse.
+func commitTime(t time.Time) time.Time {
+	if _, off := t.Zone(); off == 0 {
+		return t.UTC()
 	}
-	parts := strings.SplitN(strings.TrimRight(string(out), "\n"), "\x00", 4)
-	if len(parts) != 4 {
-		return Revision{}, fmt.Errorf("git show %s: unexpected output %q", sha, out)
-	}
-	t, err := time.Parse(time.RFC3339, parts[3])
-	if err != nil {
-		return Revision{}, fmt.Errorf("git show %s: commit time: %w", sha, err)
-	}
-	return Revision{Commit: parts[0], Subject: parts[1], Author: parts[2], Time: t}, nil
+	return t
 }
 
 func (f *Fetcher) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -186,6 +215,13 @@ func (f *Fetcher) withTimeout(ctx context.Context) (context.Context, context.Can
 		return context.WithTimeout(ctx, f.Timeout)
 	}
 	return context.WithCancel(ctx)
+}
+
+func (f *Fetcher) maxBytes() int64 {
+	if f.MaxBytes > 0 {
+		return f.MaxBytes
+	}
+	return DefaultMaxBytes
 }
 
 func (f *Fetcher) keep() int {

@@ -23,7 +23,8 @@ func (r testRepo) commit(file, content, subject string) string {
 	return r.Commit(subject + "\n\nbody text")
 }
 
-// gitLog records the git commands a Fetcher runs.
+// gitLog records the Git operations a Fetcher runs (in git's words:
+// ls-remote, fetch, show, checkout).
 type gitLog struct {
 	mu   sync.Mutex
 	runs [][]string
@@ -45,7 +46,7 @@ func (l *gitLog) subcommands() []string {
 	defer l.mu.Unlock()
 	var out []string
 	for _, r := range l.runs {
-		out = append(out, subcommand(r))
+		out = append(out, r[0])
 	}
 	return out
 }

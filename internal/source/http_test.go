@@ -52,9 +52,9 @@ func TestFetchHTTP(t *testing.T) {
 		class          error
 		msg            string
 	}{
-		{"wrong password", repoURL, "main", Auth{Username: user, Password: "wrong-password"}, ErrAuth, "Authentication failed"},
-		{"wrong password in URL", strings.Replace(withCreds, pass, "wrong-password", 1), "main", Auth{}, ErrAuth, "Authentication failed"},
-		{"no credentials", repoURL, "main", Auth{}, ErrAuth, "could not read Username"},
+		{"wrong password", repoURL, "main", Auth{Username: user, Password: "wrong-password"}, ErrAuth, "authentication failed"},
+		{"wrong password in URL", strings.Replace(withCreds, pass, "wrong-password", 1), "main", Auth{}, ErrAuth, "authentication failed"},
+		{"no credentials", repoURL, "main", Auth{}, ErrAuth, "none were given"},
 		{"missing branch", repoURL, "nope", good, ErrNotFound, `revision "nope" not found in ` + repoURL},
 		{"missing repository", srvURL + "/nothing.git", "main", good, ErrUnreachable, "not found"},
 	}

@@ -10,11 +10,12 @@ import (
 	"strings"
 )
 
-// remote is a repository location made safe to hand to git: credentials
-// moved out of the URL (into Auth), local paths made absolute.
+// remote is a repository location made safe to use: credentials moved
+// out of the URL (into Auth), local paths made absolute.
 type remote struct {
-	url string // passed to git; never contains a password
-	key string // cache directory name: a hash of url
+	url   string // shown in errors, given to go-git; never contains a password
+	key   string // cache directory name: a hash of url
+	local string // the repository's directory for file:// URLs and paths; else ""
 }
 
 // scpLike matches git's "[user@]host:path" form: a colon before any slash.
@@ -56,7 +57,7 @@ func parseRemote(raw string, auth Auth) (remote, Auth, error) {
 		return remote{}, auth, err
 	}
 	sum := sha256.Sum256([]byte(u))
-	return remote{url: u, key: hex.EncodeToString(sum[:16])}, auth, nil
+	return remote{url: u, key: hex.EncodeToString(sum[:16]), local: localPath(u)}, auth, nil
 }
 
 // parseURL handles scheme://… URLs.
@@ -93,4 +94,19 @@ func parseURL(raw string, auth Auth) (string, Auth, error) {
 		return "", auth, fmt.Errorf("repository URL %q: host must not start with '-'", u.Redacted())
 	}
 	return u.String(), auth, nil
+}
+
+// localPath is the directory a file:// URL or an absolute path names, or
+// "" for a network URL.
+func localPath(u string) string {
+	if filepath.IsAbs(u) {
+		return u
+	}
+	if p, ok := strings.CutPrefix(u, "file://"); ok {
+		if pu, err := url.Parse(u); err == nil {
+			return filepath.Clean(pu.Path)
+		}
+		return p
+	}
+	return ""
 }

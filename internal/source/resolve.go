@@ -1,15 +1,14 @@
 package source
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
 )
 
 // Resolve asks the remote which commit ref names, without cloning (one
-// git ls-remote). ref may be "" or "HEAD" (the remote's default branch), a
+// ls-remote: a single request over HTTP; a local repository's refs are
+// read directly). ref may be "" or "HEAD" (the remote's default branch), a
 // branch or tag name, a full ref name ("refs/heads/main", "refs/pull/1/head"),
 // or a full commit SHA, which resolves to itself without contacting the
 // remote. A name that is both a branch and a tag resolves to the branch;
@@ -21,11 +20,10 @@ func (f *Fetcher) Resolve(ctx context.Context, repoURL, ref string, auth Auth) (
 	if err != nil {
 		return "", err
 	}
-	s, err := newSession(auth)
+	s, err := newSession(rm, auth)
 	if err != nil {
 		return "", err
 	}
-	defer s.close()
 	sha, _, err := f.resolve(ctx, s, rm, ref)
 	return sha, err
 }
@@ -40,15 +38,15 @@ func (f *Fetcher) resolve(ctx context.Context, s *session, rm remote, ref string
 		return strings.ToLower(ref), "", nil
 	}
 	candidates := refCandidates(ref)
-	args := []string{"ls-remote", rm.url}
-	for _, c := range candidates {
-		args = append(args, c, c+"^{}") // patterns match "^{}" lines only if named
+	var refs map[string]string
+	if rm.local != "" {
+		refs, err = f.listLocal(rm)
+	} else {
+		refs, err = f.listRemote(ctx, s, rm)
 	}
-	out, err := f.run(ctx, s, "", nil, args...)
 	if err != nil {
 		return "", "", wrapRemote(err, "resolve", ref, rm)
 	}
-	refs := parseLsRemote(out)
 	for _, name := range candidates {
 		// An annotated tag is listed twice; the peeled "^{}" line is the commit.
 		if c, ok := refs[name+"^{}"]; ok {
@@ -74,20 +72,8 @@ func refCandidates(ref string) []string {
 	}
 }
 
-// parseLsRemote maps ref names to object names.
-func parseLsRemote(out []byte) map[string]string {
-	refs := make(map[string]string)
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		sha, name, ok := strings.Cut(sc.Text(), "\t")
-		if ok && isSHA(sha) {
-			refs[name] = sha
-		}
-	}
-	return refs
-}
-
-// checkRef rejects refs git would misread as options or patterns.
+// checkRef rejects refs that read as options or patterns, or that no
+// branch or tag can be named.
 func checkRef(ref string) error {
 	switch {
 	case strings.HasPrefix(ref, "-"):

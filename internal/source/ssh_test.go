@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +158,7 @@ func TestFetchSSH(t *testing.T) {
 	srv := startSSHD(t)
 	repoURL := fmt.Sprintf("ssh://%s@127.0.0.1:%d%s", srv.user, srv.port, fx.repo.Dir)
 	good := Auth{SSHPrivateKey: srv.clientKey, SSHKnownHosts: srv.knownHost}
+	port := strconv.Itoa(srv.port)
 
 	for _, tc := range []struct{ ref, want string }{
 		{"main", fx.second},
@@ -183,12 +185,12 @@ func TestFetchSSH(t *testing.T) {
 		cls  error
 		msg  string
 	}{
-		{"wrong known_hosts", repoURL, "main", Auth{SSHPrivateKey: srv.clientKey, SSHKnownHosts: srv.otherHost}, ErrAuth, "Host key verification failed"},
-		{"no known_hosts", repoURL, "main", Auth{SSHPrivateKey: srv.clientKey}, ErrAuth, "Host key verification failed"},
-		{"key not authorized", repoURL, "main", Auth{SSHPrivateKey: srv.otherKey, SSHKnownHosts: srv.knownHost}, ErrAuth, "Permission denied"},
-		{"no key", repoURL, "main", Auth{SSHKnownHosts: srv.knownHost}, ErrAuth, "Permission denied"},
+		{"wrong known_hosts", repoURL, "main", Auth{SSHPrivateKey: srv.clientKey, SSHKnownHosts: srv.otherHost}, ErrAuth, "host key verification failed: 127.0.0.1:" + port + " presented a ssh-ed25519 key"},
+		{"no known_hosts", repoURL, "main", Auth{SSHPrivateKey: srv.clientKey}, ErrAuth, "host key verification failed: 127.0.0.1:" + port + " is not in"},
+		{"key not authorized", repoURL, "main", Auth{SSHPrivateKey: srv.otherKey, SSHKnownHosts: srv.knownHost}, ErrAuth, "permission denied: the server refused the SSH key"},
+		{"no key", repoURL, "main", Auth{SSHKnownHosts: srv.knownHost}, ErrAuth, "permission denied: no SSH key given"},
 		{"missing branch", repoURL, "nope", good, ErrNotFound, `revision "nope" not found`},
-		{"missing repository", strings.TrimSuffix(repoURL, fx.repo.Dir) + "/nothing/here.git", "main", good, ErrUnreachable, "does not appear to be a git repository"},
+		{"missing repository", strings.TrimSuffix(repoURL, fx.repo.Dir) + "/nothing/here.git", "main", good, ErrUnreachable, "repository not found"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,12 +6,38 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 CLUSTER_DIR ?= $(CURDIR)/.cache/cluster
 DEVCLUSTER := $(GO) run ./internal/testenv/devcluster
 
-.PHONY: all build test deps testenv cluster-up cluster-down demo bench vet clean
+.PHONY: all build image test deps testenv cluster-up cluster-down demo bench vet clean
 
 all: build
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/tether ./cmd/tether
+
+# image writes Tether's OCI image (an index for IMAGE_PLATFORMS) as an OCI
+# layout in bin/image, built in Go without Docker (internal/image/mkimage):
+# the static binary, CA_CERTS and the user tether (65532). The same commit
+# gives the same digest: binaries are built with -trimpath, every timestamp
+# is SOURCE_DATE_EPOCH (default: the commit's time). PUSH=HOST/REPO:TAG
+# also pushes it (credentials from TETHER_REGISTRY_USERNAME and
+# TETHER_REGISTRY_PASSWORD; INSECURE=1 for plain http; REGISTRY_CA=FILE
+# for a private CA).
+IMAGE_PLATFORMS ?= linux/amd64 linux/arm64
+IMAGE_SOURCE ?= https://github.com/tether-dev/tether
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+CA_CERTS ?= /etc/ssl/certs/ca-certificates.crt
+image:
+	@set -e; bins=; for p in $(IMAGE_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; out=bin/$$os-$$arch/tether; \
+		echo "go build $$out"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath \
+			-ldflags "-s -w -X main.version=$(VERSION)" -o $$out ./cmd/tether; \
+		bins="$$bins -binary $$p=$$out"; \
+	done; \
+	$(GO) run ./internal/image/mkimage $$bins -out bin/image \
+		-version '$(VERSION)' -revision '$(REVISION)' -source '$(IMAGE_SOURCE)' \
+		-created '$(SOURCE_DATE_EPOCH)' -ca-file '$(CA_CERTS)' \
+		$(if $(PUSH),-push '$(PUSH)') $(if $(INSECURE),-insecure) $(if $(REGISTRY_CA),-registry-ca '$(REGISTRY_CA)')
 
 # deps installs what the tests need beyond Go, git and gcc: an SSH server
 # (Git over SSH is tested against a real sshd) and headless Chromium (the

@@ -20,7 +20,9 @@ import (
 // loses the Lease it stops (another replica has taken over).
 func leadAndRun(ctx context.Context, c *kube.Client, f runFlags, log *slog.Logger, fn func(context.Context) error) error {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: f.leaseNamespace}}
-	if _, err := c.Clientset.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	// Forbidden: an agent limited to some namespaces may not create
+	// namespaces; its install made this one.
+	if _, err := c.Clientset.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) && !apierrors.IsForbidden(err) {
 		return runErr(fmt.Errorf("leader election namespace: %w", err))
 	}
 	host, _ := os.Hostname()

@@ -44,6 +44,9 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	var g globalFlags
 	g.register(root.PersistentFlags())
 	root.AddCommand(newVersionCmd(), newRenderCmd(&g), newDiffCmd(&g), newSyncCmd(&g), newStatusCmd(&g), newRunCmd(&g), newHistoryCmd(&g), newRollbackCmd(&g), newSuspendCmd(&g), newResumeCmd(&g), newImportCmd(&g), newPushCmd(), newRenderChildCmd())
+	root.AddCommand(newInstallCmd(&g))
+	root.AddCommand(newUninstallCmd(&g))
+	root.AddCommand(newBootstrapCmd(&g))
 	// Usage mistakes (an unknown flag, an extra argument) exit 2 like
 	// other bad input: for diff, exit 1 means "there are differences".
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })

@@ -29,6 +29,7 @@ type runFlags struct {
 	leaderElect, apiInsecure    bool
 	leaseNamespace, leaseName   string
 	leaseDuration, renewTimeout time.Duration
+	watchNamespaces             []string
 }
 
 func newRunCmd(g *globalFlags) *cobra.Command {
@@ -56,6 +57,7 @@ The HTTP API: with --api-token (or TETHER_API_TOKEN) every /api/ call needs
 	fl := cmd.Flags()
 	fl.StringVarP(&f.file, "filename", "f", "", "Applications to apply before starting")
 	fl.StringVar(&f.namespace, "namespace", "", "reconcile only Applications in this namespace (default: all)")
+	fl.StringSliceVar(&f.watchNamespaces, "watch-namespaces", nil, "manage objects only in these namespaces (comma-separated), and read Applications there and in --namespace; an app targeting another namespace, or a cluster-scoped kind, fails naming it and changes nothing (default: everywhere)")
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address of the HTTP server (API, UI, webhooks, /metrics, /healthz, /readyz)")
 	fl.StringVar(&f.webhookSecret, "webhook-secret", os.Getenv("TETHER_WEBHOOK_SECRET"), "secret that verifies webhook pushes (env TETHER_WEBHOOK_SECRET); webhooks are refused without one")
 	fl.StringVar(&f.apiToken, "api-token", os.Getenv("TETHER_API_TOKEN"), "bearer token every API call must send (env TETHER_API_TOKEN); without one, API actions are refused unless --api-insecure")
@@ -97,11 +99,12 @@ func runAgent(cmd *cobra.Command, g *globalFlags, f runFlags) error {
 	if err != nil {
 		return err
 	}
+	r.Namespaces = f.watchNamespaces
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	rec := metrics.New(reg)
 	a := agent.New(r, agent.Options{
-		Namespace: f.namespace, Workers: f.workers, DefaultInterval: f.interval,
+		Namespace: f.namespace, WatchNamespaces: f.watchNamespaces, Workers: f.workers, DefaultInterval: f.interval,
 		ShutdownGrace: f.grace, Log: log, Metrics: rec,
 	})
 	logAPIAuth(log, f)

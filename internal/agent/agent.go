@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,6 +42,10 @@ type Recorder interface {
 type Options struct {
 	// Namespace limits the agent to Applications in one namespace ("" = all).
 	Namespace string
+	// WatchNamespaces, when set, limits the agent to these namespaces: it
+	// reads Applications there (and in Namespace), watches and applies
+	// objects only there; see reconcile.Reconciler.Namespaces.
+	WatchNamespaces []string
 	// Workers is how many apps reconcile in parallel (default 4).
 	Workers int
 	// DefaultInterval is the poll interval of apps that set none (1m).
@@ -140,22 +145,32 @@ func New(r *reconcile.Reconciler, opts Options) *Agent {
 // Run starts the watches and workers and blocks until ctx is done; then it
 // lets the syncs in flight finish (bounded by ShutdownGrace) and returns.
 func (a *Agent) Run(ctx context.Context) error {
-	factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(a.c.Dynamic, 0, a.opts.Namespace, nil)
-	inf := factory.ForResource(v1alpha1.GroupVersionResource)
-	if _, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { a.appChanged(nil, obj) },
-		UpdateFunc: a.appChanged,
-		DeleteFunc: a.appDeleted,
-	}); err != nil {
-		return err
+	lister := multiLister{}
+	var synced []cache.InformerSynced
+	var factories []dynamicinformer.DynamicSharedInformerFactory
+	for _, ns := range a.opts.appNamespaces() {
+		factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(a.c.Dynamic, 0, ns, nil)
+		inf := factory.ForResource(v1alpha1.GroupVersionResource)
+		if _, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(obj any) { a.appChanged(nil, obj) },
+			UpdateFunc: a.appChanged,
+			DeleteFunc: a.appDeleted,
+		}); err != nil {
+			return err
+		}
+		lister[ns] = inf.Lister()
+		synced = append(synced, inf.Informer().HasSynced)
+		factories = append(factories, factory)
 	}
-	a.apps = inf.Lister()
-	factory.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), inf.Informer().HasSynced) {
+	a.apps = lister
+	for _, f := range factories {
+		f.Start(ctx.Done())
+	}
+	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
 		return errors.New("agent: Application informer did not sync")
 	}
 	close(a.ready)
-	a.opts.Log.Info("agent started", "namespace", nsOrAll(a.opts.Namespace), "workers", a.opts.Workers)
+	a.opts.Log.Info("agent started", "namespace", nsOrAll(a.opts.Namespace), "watchNamespaces", strings.Join(a.opts.WatchNamespaces, ","), "workers", a.opts.Workers)
 
 	// Syncs in flight get ShutdownGrace after ctx ends.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))

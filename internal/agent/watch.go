@@ -29,14 +29,16 @@ import (
 // large the objects are, and health follows the cluster without a single
 // poll.
 type objectWatch struct {
-	a      *Agent
-	meta   metadatainformer.SharedInformerFactory
-	full   dynamicinformer.DynamicSharedInformerFactory
+	a *Agent
+	// meta and full are keyed by the namespace they watch: "" (all) for
+	// a cluster-wide agent, else each of Options.WatchNamespaces.
+	meta   map[string]metadatainformer.SharedInformerFactory
+	full   map[string]dynamicinformer.DynamicSharedInformerFactory
 	ctx    context.Context
 	cancel context.CancelFunc
 
 	mu        sync.Mutex
-	informers map[schema.GroupVersionResource]cache.SharedIndexInformer // guarded by mu
+	informers map[watchKey]cache.SharedIndexInformer // guarded by mu
 	// fields indexes each app's inventory (app key → object ID → the field
 	// set hash recorded at its last apply), so an object event costs a map
 	// lookup, not a conversion of the Application. Guarded by mu.
@@ -64,16 +66,44 @@ func (w *watched) DeepCopyObject() runtime.Object {
 func newObjectWatch(a *Agent) *objectWatch {
 	ctx, cancel := context.WithCancel(context.Background())
 	// All namespaces: an app in one namespace deploys into others. The
-	// label selector keeps the watch to Tether's objects.
+	// label selector keeps the watch to Tether's objects. An agent
+	// limited to some namespaces may watch only there.
 	tweak := func(o *metav1.ListOptions) { o.LabelSelector = object.OwnerLabel }
-	return &objectWatch{
+	w := &objectWatch{
 		a: a, ctx: ctx, cancel: cancel,
-		meta:      metadatainformer.NewFilteredSharedInformerFactory(a.c.Metadata, 0, metav1.NamespaceAll, tweak),
-		full:      dynamicinformer.NewFilteredDynamicSharedInformerFactory(a.c.Dynamic, 0, metav1.NamespaceAll, tweak),
-		informers: map[schema.GroupVersionResource]cache.SharedIndexInformer{},
+		meta:      map[string]metadatainformer.SharedInformerFactory{},
+		full:      map[string]dynamicinformer.DynamicSharedInformerFactory{},
+		informers: map[watchKey]cache.SharedIndexInformer{},
 		fields:    map[string]map[string]string{},
 		reported:  map[string]map[string]string{},
 	}
+	namespaces := a.opts.WatchNamespaces
+	if len(namespaces) == 0 {
+		namespaces = []string{metav1.NamespaceAll}
+	}
+	for _, ns := range namespaces {
+		w.meta[ns] = metadatainformer.NewFilteredSharedInformerFactory(a.c.Metadata, 0, ns, tweak)
+		w.full[ns] = dynamicinformer.NewFilteredDynamicSharedInformerFactory(a.c.Dynamic, 0, ns, tweak)
+	}
+	return w
+}
+
+// watchKey is one informer: a resource in one namespace ("" = all).
+type watchKey struct {
+	gvr schema.GroupVersionResource
+	ns  string
+}
+
+// keyOf is the informer that watches the entry's object; ok is false when
+// the agent may not watch where it is.
+func (w *objectWatch) keyOf(e v1alpha1.InventoryEntry) (watchKey, schema.GroupKind, bool) {
+	gvr, gk, ok := w.resourceOf(e)
+	if !ok {
+		return watchKey{}, gk, false
+	}
+	id, _ := object.Parse(e.ID)
+	ns, ok := w.a.opts.watchNamespace(id.Namespace)
+	return watchKey{gvr, ns}, gk, ok
 }
 
 func (w *objectWatch) stop() { w.cancel() }
@@ -116,25 +146,26 @@ func (w *objectWatch) track(u *unstructured.Unstructured) {
 func (w *objectWatch) trackApp(app *v1alpha1.Application) {
 	w.index(app)
 	for _, e := range app.Status.Inventory {
-		gvr, gk, ok := w.resourceOf(e)
+		k, gk, ok := w.keyOf(e)
 		if !ok {
 			continue
 		}
 		w.mu.Lock()
-		if _, running := w.informers[gvr]; !running {
-			w.informers[gvr] = w.start(gvr, gk)
+		if _, running := w.informers[k]; !running {
+			w.informers[k] = w.start(k, gk)
 		}
 		w.mu.Unlock()
 	}
 }
 
 // start runs the informer of one resource. Called with mu held.
-func (w *objectWatch) start(gvr schema.GroupVersionResource, gk schema.GroupKind) cache.SharedIndexInformer {
+func (w *objectWatch) start(k watchKey, gk schema.GroupKind) cache.SharedIndexInformer {
+	gvr := k.gvr
 	var inf cache.SharedIndexInformer
 	if w.a.c.HasStatus(gvr) || w.a.r.Health.Custom(gk) {
-		inf = w.full.ForResource(gvr).Informer()
+		inf = w.full[k.ns].ForResource(gvr).Informer()
 	} else {
-		inf = w.meta.ForResource(gvr).Informer()
+		inf = w.meta[k.ns].ForResource(gvr).Informer()
 	}
 	_ = inf.SetTransform(func(obj any) (any, error) { return slim(w.a.r.Health, gvr, gk, obj), nil })
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -255,12 +286,12 @@ func (w *objectWatch) changed(gk schema.GroupKind, obj any, deleted, healthMoved
 // resource is not watched or its watch has not listed yet (cannot tell);
 // w is nil when the object does not exist.
 func (w *objectWatch) lookup(e v1alpha1.InventoryEntry) (obj *watched, ok bool) {
-	gvr, _, known := w.resourceOf(e)
+	k, _, known := w.keyOf(e)
 	if !known {
 		return nil, false
 	}
 	w.mu.Lock()
-	inf := w.informers[gvr]
+	inf := w.informers[k]
 	w.mu.Unlock()
 	if inf == nil || !inf.HasSynced() {
 		return nil, false

@@ -46,6 +46,12 @@ func writeAndPush(ctx context.Context, url, branch string, auth transport.AuthMe
 	if err != nil {
 		return "", err
 	}
+	return commitAndPush(ctx, repo, url, branch, auth, files, c, now)
+}
+
+// commitAndPush writes files into repo's worktree, commits when that
+// changed anything, and pushes branch.
+func commitAndPush(ctx context.Context, repo *git.Repository, url, branch string, auth transport.AuthMethod, files Files, c Commit, now time.Time) (string, error) {
 	wt, err := repo.Worktree()
 	if err != nil {
 		return "", err

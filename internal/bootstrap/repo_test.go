@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing/transport/http"
 
+	"github.com/tether-dev/tether/internal/source"
 	"github.com/tether-dev/tether/internal/testenv/gittest"
 )
 
@@ -84,5 +85,48 @@ func TestPushRefused(t *testing.T) {
 	before := strings.TrimSpace(work.Git("--git-dir", bare, "rev-parse", "main"))
 	if after := strings.TrimSpace(work.Git("--git-dir", bare, "rev-parse", "main")); after != before {
 		t.Error("the branch moved")
+	}
+}
+
+// Over SSH with a key and known_hosts: the push lands; a host key that
+// does not match is refused, naming the host.
+func TestPushOverSSH(t *testing.T) {
+	sshd := gittest.StartSSHD(t)
+	_, bare, work := served(t, true)
+	o := Options{RepoURL: sshd.URL(bare), Branch: "main", Path: "clusters/dev", Namespace: "tether-system",
+		Install: []byte("kind: List\n"), Auth: source.Auth{SSHPrivateKey: sshd.ClientKey, SSHKnownHosts: sshd.KnownHost}}
+	res, err := Push(context.Background(), o)
+	if err != nil || res.Commit == "" {
+		t.Fatalf("push over ssh: %+v, %v", res, err)
+	}
+	if got := strings.TrimSpace(work.Git("--git-dir", bare, "rev-parse", "main")); got != res.Commit {
+		t.Errorf("main is %s, pushed %s", got, res.Commit)
+	}
+	o.Auth.SSHKnownHosts = sshd.OtherHost
+	o.Install = []byte("kind: List\nitems: []\n")
+	_, err = Push(context.Background(), o)
+	if err == nil || !strings.Contains(err.Error(), "127.0.0.1") {
+		t.Errorf("wrong host key: %v", err)
+	}
+}
+
+// The branch moves between the clone and the push: a non-fast-forward
+// push, refused and named; the other commit stays.
+func TestPushNonFastForward(t *testing.T) {
+	url, bare, work := served(t, true, gittest.AllowPush())
+	ctx := context.Background()
+	repo, err := clone(ctx, url, "main", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	work.Write("other.txt", "someone else\n")
+	other := work.Commit("meanwhile")
+	work.Git("push", "--quiet", bare, "HEAD:main")
+	_, err = commitAndPush(ctx, repo, url, "main", nil, Files{"a.yaml": []byte("a: 1\n")}, Commit{AuthorName: "T", AuthorEmail: "t@example.com", Message: "m"}, time.Now())
+	if err == nil || !strings.Contains(err.Error(), "non-fast-forward") || !strings.Contains(err.Error(), "run bootstrap again") {
+		t.Fatalf("non-fast-forward push: %v", err)
+	}
+	if got := strings.TrimSpace(work.Git("--git-dir", bare, "rev-parse", "main")); got != other {
+		t.Errorf("main is %s, want the other commit %s", got, other)
 	}
 }

@@ -44,6 +44,10 @@ type Options struct {
 	// refused as immutable is deleted and recreated (see
 	// Change.RecreateRefusal for the exceptions).
 	Force bool
+	// Namespaces, when set, are the only namespaces objects may be in
+	// (`tether run --watch-namespaces`): others, and cluster-scoped
+	// objects, are ErrNotPermitted, and no namespace is created.
+	Namespaces []string
 }
 
 // InventoryEntry is what the plan needs from the previous sync's
@@ -75,6 +79,9 @@ func Make(ctx context.Context, c *kube.Client, desired []*unstructured.Unstructu
 	if err != nil {
 		return nil, err
 	}
+	if err := checkNamespaces(changes, opts); err != nil {
+		return nil, err
+	}
 	p := &Plan{}
 	pending := map[string]bool{} // namespaces this sync creates
 	for _, ch := range changes {
@@ -82,7 +89,7 @@ func Make(ctx context.Context, c *kube.Client, desired []*unstructured.Unstructu
 			pending[ch.ID.Name] = true
 		}
 	}
-	if opts.CreateNamespace && opts.Namespace != "" && !pending[opts.Namespace] {
+	if opts.CreateNamespace && len(opts.Namespaces) == 0 && opts.Namespace != "" && !pending[opts.Namespace] {
 		_, err := c.Clientset.CoreV1().Namespaces().Get(ctx, opts.Namespace, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):

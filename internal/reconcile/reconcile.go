@@ -48,6 +48,9 @@ type Reconciler struct {
 	// Rendering says how renders run: in a sandbox, and for which cluster
 	// when there is no Client.
 	Rendering RenderOptions
+	// Namespaces, when set, are the only namespaces a sync may touch
+	// (`tether run --watch-namespaces`; see plan.Options.Namespaces).
+	Namespaces []string
 }
 
 // Mode says how far Run goes.
@@ -196,6 +199,7 @@ func (r *Reconciler) Run(ctx context.Context, app *v1alpha1.Application, opts Op
 	popts := PlanOptions(app, opts.Prune)
 	popts.SkipCreateDryRun = opts.Mode == Sync
 	popts.Concurrency = r.Apply.Concurrency
+	popts.Namespaces = r.Namespaces
 	if len(res.Objects) == 0 && popts.Prune && !app.Spec.SyncPolicy.AllowEmpty {
 		return res, needsUser("render", fmt.Errorf("%s at %s rendered no objects; refusing to prune everything (set syncPolicy.allowEmpty: true to allow)", displayPath(app.Spec.Source.Path), short(res.Revision.Commit)))
 	}
@@ -227,7 +231,7 @@ func (r *Reconciler) plan(ctx context.Context, app *v1alpha1.Application, res *R
 	inv = untrackSkipped(inv, skipped, popts.Namespace)
 	p, err := plan.Make(ctx, r.Client, res.Objects, inv, popts)
 	if err != nil {
-		if errors.Is(err, plan.ErrOwnedByOther) || isInvalid(err) {
+		if errors.Is(err, plan.ErrOwnedByOther) || errors.Is(err, plan.ErrNotPermitted) || isInvalid(err) {
 			return nil, needsUser("plan", err)
 		}
 		return nil, transient("plan", err)

@@ -3,16 +3,10 @@ package bootstrap
 import (
 	"context"
 	"fmt"
-	"os"
 	"path"
 	"strings"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing/transport"
-	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
-	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
-	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -104,7 +98,7 @@ func Push(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	auth, err := transportAuth(o.RepoURL, o.Auth)
+	auth, err := source.TransportAuth(o.RepoURL, o.Auth)
 	if err != nil {
 		return Result{}, err
 	}
@@ -173,61 +167,6 @@ func applySecret(ctx context.Context, c *kube.Client, o Options) error {
 
 func emptyAuth(a source.Auth) bool {
 	return a.Username == "" && a.Password == "" && len(a.SSHPrivateKey) == 0
-}
-
-// transportAuth turns source.Auth into go-git's auth for url: basic auth
-// over HTTPS; for SSH the key, checked against the known_hosts given
-// (strictly: an unknown or changed host key is refused).
-func transportAuth(url string, a source.Auth) (transport.AuthMethod, error) {
-	if len(a.SSHPrivateKey) > 0 {
-		ep, err := transport.NewEndpoint(url)
-		if err != nil {
-			return nil, err
-		}
-		user := ep.User
-		if user == "" {
-			user = "git"
-		}
-		keys, err := gitssh.NewPublicKeys(user, a.SSHPrivateKey, "")
-		if err != nil {
-			return nil, fmt.Errorf("ssh key: %w", err)
-		}
-		cb, err := hostKeys(a.SSHKnownHosts)
-		if err != nil {
-			return nil, err
-		}
-		keys.HostKeyCallback = cb
-		return keys, nil
-	}
-	if a.Username != "" || a.Password != "" {
-		user := a.Username
-		if user == "" {
-			user = "git"
-		}
-		return &githttp.BasicAuth{Username: user, Password: a.Password}, nil
-	}
-	return nil, nil
-}
-
-// hostKeys checks host keys against known_hosts lines (or, without any,
-// the system's /etc/ssh/ssh_known_hosts).
-func hostKeys(lines []byte) (ssh.HostKeyCallback, error) {
-	f, err := os.CreateTemp("", "tether-known-hosts-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(f.Name())
-	if len(lines) == 0 {
-		if lines, err = os.ReadFile("/etc/ssh/ssh_known_hosts"); err != nil {
-			return nil, fmt.Errorf("no known_hosts given for SSH (--known-hosts) and none in /etc/ssh/ssh_known_hosts")
-		}
-	}
-	if _, err := f.Write(lines); err != nil {
-		f.Close()
-		return nil, err
-	}
-	f.Close()
-	return knownhosts.New(f.Name())
 }
 
 // redact removes the credentials from an error.

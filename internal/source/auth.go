@@ -234,3 +234,20 @@ func (h *hostKeyCheck) callback(host string, remote net.Addr, key ssh.PublicKey)
 // now: a repository URL means what it says. go-git offers no per-call
 // switch, so this is set once for the process (bootstrap's pushes too).
 func init() { gitssh.DefaultSSHConfig = nil }
+
+// TransportAuth is go-git's auth for repoURL from auth, by the rules a
+// fetch follows: basic auth over HTTP(S) (user "git" with only a token);
+// over SSH only the key given, host keys checked strictly against the
+// known_hosts given (else the system's). Nil for anonymous and local
+// access. For code that writes to a repository (tether bootstrap).
+func TransportAuth(repoURL string, auth Auth) (transport.AuthMethod, error) {
+	rm, auth, err := parseRemote(repoURL, auth)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newSession(rm, auth)
+	if err != nil {
+		return nil, err
+	}
+	return s.auth, nil
+}

@@ -19,15 +19,15 @@ import (
 func TestFetchRunsNoProgram(t *testing.T) {
 	fx := newFixture(t)
 	srvURL := gittest.ServeHTTP(t, filepath.Dir(fx.repo.Dir))
-	srv := startSSHD(t)
+	srv := gittest.StartSSHD(t)
 	urls := map[string]string{
 		"path": fx.repo.Dir,
 		"file": "file://" + fx.repo.Dir,
 		"http": srvURL + "/" + filepath.Base(fx.repo.Dir),
-		"ssh":  fmt.Sprintf("ssh://%s@127.0.0.1:%d%s", srv.user, srv.port, fx.repo.Dir),
+		"ssh":  fmt.Sprintf("ssh://%s@127.0.0.1:%d%s", srv.User, srv.Port, fx.repo.Dir),
 	}
 	t.Setenv("PATH", t.TempDir())
-	auth := Auth{SSHPrivateKey: srv.clientKey, SSHKnownHosts: srv.knownHost}
+	auth := Auth{SSHPrivateKey: srv.ClientKey, SSHKnownHosts: srv.KnownHost}
 	for name, url := range urls {
 		t.Run(name, func(t *testing.T) {
 			f := NewFetcher(t.TempDir())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -133,6 +134,10 @@ func TestIgnoreInjectedFields(t *testing.T) {
 	if _, err := env.Clientset().AppsV1().Deployments(s.ns).Patch(ctx, "web", types.ApplyPatchType, []byte(`{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},`+patch[1:]), metav1.PatchOptions{FieldManager: "injector", Force: &force}); err != nil {
 		t.Fatal(err)
 	}
+	// The deployment controller records a new revision for the changed
+	// template; let it settle first, or a plan between its read and the
+	// controller's write sees the controller's change as a difference.
+	waitRolledOut(t, s.ns, "web")
 	p, err := s.plan(git)
 	if err != nil {
 		t.Fatal(err)
@@ -170,5 +175,25 @@ func TestIgnoreBadRule(t *testing.T) {
 	_, err := s.plan(deployment("web", 1, "nginx:1.27", ""))
 	if err == nil || !strings.Contains(err.Error(), `spec.ignore[0].jsonPointers[0] "spec/replicas"`) {
 		t.Errorf("plan with a bad pointer: %v", err)
+	}
+}
+
+// waitRolledOut waits until the deployment controller has observed the
+// Deployment's latest generation.
+func waitRolledOut(t *testing.T, ns, name string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		d, err := env.Clientset().AppsV1().Deployments(ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Status.ObservedGeneration >= d.Generation {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deployment %s: generation %d not observed (at %d)", name, d.Generation, d.Status.ObservedGeneration)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

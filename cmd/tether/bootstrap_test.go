@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -92,7 +91,7 @@ func TestBootstrapManagesItselfFromGit(t *testing.T) {
 	// changes its own Deployment.
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	var agentOut bytes.Buffer
+	var agentOut lockedBuffer
 	go func() {
 		done <- run(ctx, []string{"run", "--kubeconfig", env.CP.Kubeconfig, "--cache-dir", t.TempDir(), "--namespace", ns, "--listen", "127.0.0.1:0"}, &agentOut, &agentOut)
 	}()
@@ -122,6 +121,32 @@ func TestBootstrapManagesItselfFromGit(t *testing.T) {
 			t.Fatalf("the agent did not upgrade its Deployment (image %q); agent log:\n%s", img, tailString(agentOut.String(), 3000))
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+
+	// An app's manifests committed under the path are applied; removed,
+	// they are pruned.
+	clone.Write("clusters/dev/apps/team.yaml", configMapYAML("team-config", "v1"))
+	clone.Commit("add the team's config")
+	clone.Git("push", "--quiet", bare, "HEAD:main")
+	waitCM := func(want bool) {
+		t.Helper()
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			_, err := cs().CoreV1().ConfigMaps(ns).Get(context.Background(), "team-config", metav1.GetOptions{})
+			if (err == nil) == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("team-config exists=%v, want %v; agent log:\n%s", err == nil, want, tailString(agentOut.String(), 3000))
+			}
+		}
+	}
+	waitCM(true)
+	clone.Remove("clusters/dev/apps/team.yaml")
+	clone.Commit("remove the team's config")
+	clone.Git("push", "--quiet", bare, "HEAD:main")
+	waitCM(false)
+	if img, _ := deploymentImage(t, ns); img != "example.com/tether:v2" {
+		t.Errorf("after the prune the agent's Deployment has image %q", img)
 	}
 }
 

@@ -1,6 +1,8 @@
 package source
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -250,4 +252,16 @@ func TransportAuth(repoURL string, auth Auth) (transport.AuthMethod, error) {
 		return nil, err
 	}
 	return s.auth, nil
+}
+
+// Key is a hash of the credentials that a registry or repository client
+// is built from, for keying state kept per credentials (an authenticated
+// transport, a cached index) without keeping or printing them.
+func (a Auth) Key() string {
+	h := sha256.New()
+	for _, b := range [][]byte{[]byte(a.Username), []byte(a.Password), []byte(a.BearerToken), a.CABundle, a.ClientCert, a.ClientKey, a.SSHPrivateKey, a.SSHKnownHosts} {
+		fmt.Fprintf(h, "%d:", len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
 }

@@ -26,7 +26,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -56,8 +55,7 @@ type Fetcher struct {
 	// may write; default DefaultMaxBytes (1 GiB).
 	MaxBytes int64
 
-	mu    sync.Mutex
-	locks map[string]chan struct{} // per URL key; guarded by mu
+	locks KeyLocks // per URL key
 
 	trace func(args []string) // called before each Git operation, in git's words; for tests
 }
@@ -89,7 +87,7 @@ func (f *Fetcher) Fetch(ctx context.Context, repoURL, ref string, auth Auth) (Re
 	if err != nil {
 		return Revision{}, err
 	}
-	unlock, err := f.lock(ctx, rm.key)
+	unlock, err := f.locks.Lock(ctx, rm.key)
 	if err != nil {
 		return Revision{}, fmt.Errorf("fetch %s: %w", rm.url, err)
 	}
@@ -229,27 +227,6 @@ func (f *Fetcher) keep() int {
 		return f.Keep
 	}
 	return 5
-}
-
-// lock serializes work on one URL within this process; it gives up when
-// ctx ends.
-func (f *Fetcher) lock(ctx context.Context, key string) (unlock func(), err error) {
-	f.mu.Lock()
-	if f.locks == nil {
-		f.locks = make(map[string]chan struct{})
-	}
-	ch, ok := f.locks[key]
-	if !ok {
-		ch = make(chan struct{}, 1)
-		f.locks[key] = ch
-	}
-	f.mu.Unlock()
-	select {
-	case ch <- struct{}{}:
-		return func() { <-ch }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
 }
 
 func isDir(p string) bool {

@@ -2,8 +2,6 @@ package artifact
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -124,14 +122,7 @@ func (f *Fetcher) puller(r *remoteRef) (*remote.Puller, error) {
 
 // key identifies r's registry, insecure flag and credentials (hashed).
 func (r *remoteRef) key() string {
-	h := sha256.New()
-	a := r.auth
-	for _, s := range [][]byte{[]byte(r.host), []byte(strconv.FormatBool(r.insecure)), []byte(a.Username),
-		[]byte(a.Password), []byte(a.BearerToken), a.CABundle, a.ClientCert, a.ClientKey} {
-		fmt.Fprintf(h, "%d:", len(s))
-		h.Write(s)
-	}
-	return hex.EncodeToString(h.Sum(nil))
+	return r.host + "\x00" + strconv.FormatBool(r.insecure) + "\x00" + r.auth.Key()
 }
 
 // fail classifies a registry error: 404 wraps source.ErrNotFound, 401 and

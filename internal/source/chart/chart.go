@@ -94,7 +94,7 @@ type Fetcher struct {
 	mu      sync.Mutex
 	indexes map[string]*indexCache // by index URL, chart and credentials; guarded by mu
 	oci     map[string]*ociRepo    // by repository and credentials; guarded by mu
-	locks   map[string]chan struct{}
+	locks   source.KeyLocks        // per cache key
 }
 
 // NewFetcher returns a Fetcher caching under cacheDir.
@@ -144,7 +144,7 @@ func (f *Fetcher) Fetch(ctx context.Context, ref Ref, auth source.Auth) (source.
 	ctx, cancel := context.WithTimeout(ctx, f.timeout())
 	defer cancel()
 	key := cacheKey(res)
-	unlock, err := f.lock(ctx, key)
+	unlock, err := f.locks.Lock(ctx, key)
 	if err != nil {
 		return source.Revision{}, fmt.Errorf("chart %s %s: %w", ref.Chart, res.Version, err)
 	}
@@ -297,36 +297,6 @@ func (f *Fetcher) maxChart() int64 {
 		return f.MaxChartBytes
 	}
 	return DefaultMaxChartBytes
-}
-
-// lock serializes work on one cache key within this process.
-func (f *Fetcher) lock(ctx context.Context, key string) (func(), error) {
-	f.mu.Lock()
-	if f.locks == nil {
-		f.locks = make(map[string]chan struct{})
-	}
-	ch, ok := f.locks[key]
-	if !ok {
-		ch = make(chan struct{}, 1)
-		f.locks[key] = ch
-	}
-	f.mu.Unlock()
-	select {
-	case ch <- struct{}{}:
-		return func() { <-ch }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-// authKey distinguishes cached state fetched with different credentials.
-func authKey(a source.Auth) string {
-	h := sha256.New()
-	for _, b := range [][]byte{[]byte(a.Username), []byte(a.Password), []byte(a.BearerToken), a.CABundle, a.ClientCert, a.ClientKey} {
-		fmt.Fprintf(h, "%d:", len(b))
-		h.Write(b)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 func orNone(s string) string {

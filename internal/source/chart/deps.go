@@ -73,7 +73,7 @@ func (f *Fetcher) Dependencies(ctx context.Context, checkout, path, repoURL stri
 	ctx, cancel := context.WithTimeout(ctx, f.timeout())
 	defer cancel()
 	key := depsKey(repoURL, missing, locked)
-	unlock, err := f.lock(ctx, key)
+	unlock, err := f.locks.Lock(ctx, key)
 	if err != nil {
 		return "", err
 	}

@@ -3,11 +3,12 @@ package chart
 import (
 	"context"
 	"errors"
-	"github.com/tether-dev/tether/internal/source/chart/charttest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tether-dev/tether/internal/source/chart/charttest"
 
 	"github.com/tether-dev/tether/internal/source"
 	"github.com/tether-dev/tether/internal/testenv"

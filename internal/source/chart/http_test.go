@@ -6,13 +6,14 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
-	"github.com/tether-dev/tether/internal/source/chart/charttest"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tether-dev/tether/internal/source/chart/charttest"
 
 	"github.com/tether-dev/tether/internal/source"
 	"github.com/tether-dev/tether/internal/source/archive"

@@ -78,7 +78,7 @@ func (f *Fetcher) index(ctx context.Context, ref Ref, idxURL string, auth source
 	if err != nil {
 		return nil, fmt.Errorf("chart repository %s: %w", displayURL(ref.RepoURL), err)
 	}
-	key := idxURL + "\x00" + ref.Chart + "\x00" + authKey(auth)
+	key := idxURL + "\x00" + ref.Chart + "\x00" + auth.Key()
 	f.mu.Lock()
 	cached := f.indexes[key]
 	f.mu.Unlock()

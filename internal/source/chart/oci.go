@@ -53,7 +53,7 @@ func (f *Fetcher) ociRepoFor(ctx context.Context, ref Ref, auth source.Auth) (*o
 	if err != nil {
 		return nil, name.Repository{}, source.Invalid(fmt.Errorf("chart repository %s: %v", displayURL(ref.RepoURL), err))
 	}
-	key := repoName + "\x00" + authKey(auth) + fmt.Sprint(ref.Insecure)
+	key := repoName + "\x00" + auth.Key() + fmt.Sprint(ref.Insecure)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if r, ok := f.oci[key]; ok {

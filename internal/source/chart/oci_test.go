@@ -3,7 +3,6 @@ package chart
 import (
 	"context"
 	"errors"
-	"github.com/tether-dev/tether/internal/source/chart/charttest"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/tether-dev/tether/internal/source/chart/charttest"
 
 	"github.com/tether-dev/tether/internal/source"
 	"github.com/tether-dev/tether/internal/testenv"

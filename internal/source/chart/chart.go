@@ -36,6 +36,7 @@ import (
 
 	"github.com/tether-dev/tether/internal/source"
 	"github.com/tether-dev/tether/internal/source/archive"
+	"github.com/tether-dev/tether/internal/source/download"
 )
 
 // Ref names a chart and the version wanted.
@@ -92,9 +93,10 @@ type Fetcher struct {
 	Timeout time.Duration
 
 	mu      sync.Mutex
-	indexes map[string]*indexCache // by index URL, chart and credentials; guarded by mu
-	oci     map[string]*ociRepo    // by repository and credentials; guarded by mu
-	locks   source.KeyLocks        // per cache key
+	indexes map[string]*indexCache      // by index URL, chart and credentials; guarded by mu
+	oci     map[string]*ociRepo         // by repository and credentials; guarded by mu
+	clients map[string]*download.Client // by origin and credentials; guarded by mu
+	locks   source.KeyLocks             // per cache key
 }
 
 // NewFetcher returns a Fetcher caching under cacheDir.

@@ -17,7 +17,6 @@ import (
 
 	"github.com/tether-dev/tether/internal/source"
 	"github.com/tether-dev/tether/internal/source/archive"
-	"github.com/tether-dev/tether/internal/source/download"
 )
 
 // indexCache is what the last read of an index said about one chart,
@@ -74,7 +73,7 @@ func (f *Fetcher) resolveHTTP(ctx context.Context, ref Ref, auth source.Auth) (R
 // index returns the chart's entries in the repository index, reading the
 // index only when its ETag changed.
 func (f *Fetcher) index(ctx context.Context, ref Ref, idxURL string, auth source.Auth) ([]indexVersion, error) {
-	c, err := download.New(origin(idxURL), auth, download.Options{Insecure: ref.Insecure})
+	c, err := f.client(origin(idxURL), auth, ref.Insecure)
 	if err != nil {
 		return nil, fmt.Errorf("chart repository %s: %w", displayURL(ref.RepoURL), err)
 	}
@@ -183,7 +182,7 @@ func (f *Fetcher) downloadHTTP(ctx context.Context, ref Ref, res Resolved, auth 
 	if origin(res.URL) != origin(ref.RepoURL) {
 		auth = source.Auth{CABundle: auth.CABundle}
 	}
-	c, err := download.New(origin(res.URL), auth, download.Options{Insecure: ref.Insecure})
+	c, err := f.client(origin(res.URL), auth, ref.Insecure)
 	if err != nil {
 		return fmt.Errorf("chart %s %s: %w", ref.Chart, res.Version, err)
 	}

@@ -45,7 +45,7 @@ func (f *Fetcher) ociRepoFor(ctx context.Context, ref Ref, auth source.Auth) (*o
 	if ref.Insecure {
 		scheme = "http://"
 	}
-	c, err := download.New(scheme+host, auth, download.Options{Insecure: ref.Insecure})
+	c, err := f.client(scheme+host, auth, ref.Insecure)
 	if err != nil {
 		return nil, name.Repository{}, fmt.Errorf("chart repository %s: %w", displayURL(ref.RepoURL), err)
 	}

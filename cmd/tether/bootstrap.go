@@ -160,8 +160,7 @@ func (f bootstrapFlags) credentials(cmd *cobra.Command, c *kube.Client, ns strin
 		if err != nil {
 			return a, "", runErr(err)
 		}
-		a = source.Auth{Username: string(s.Data["username"]), Password: string(s.Data["password"]),
-			SSHPrivateKey: s.Data["sshPrivateKey"], SSHKnownHosts: s.Data["knownHosts"]}
+		a = source.AuthFromSecret(s.Data)
 		return a, secret, nil // used as it is
 	default:
 		return a, "", nil

@@ -139,16 +139,7 @@ func Apply(ctx context.Context, c *kube.Client, o Options) error {
 }
 
 func applySecret(ctx context.Context, c *kube.Client, o Options) error {
-	data := map[string][]byte{}
-	put := func(k string, v []byte) {
-		if len(v) > 0 {
-			data[k] = v
-		}
-	}
-	put("username", []byte(o.Auth.Username))
-	put("password", []byte(o.Auth.Password))
-	put("sshPrivateKey", o.Auth.SSHPrivateKey)
-	put("knownHosts", o.Auth.SSHKnownHosts)
+	data := o.Auth.SecretData()
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: o.SecretName, Namespace: o.Namespace}, Data: data}
 	secrets := c.Clientset.CoreV1().Secrets(o.Namespace)
 	live, err := secrets.Get(ctx, o.SecretName, metav1.GetOptions{})

@@ -284,16 +284,7 @@ func (r *Reconciler) Auth(ctx context.Context, app *v1alpha1.Application, ref *v
 	if err != nil {
 		return source.Auth{}, transient("source", fmt.Errorf("credentials secret %s/%s: %w", app.Namespace, ref.Name, err))
 	}
-	return source.Auth{
-		Username:      string(s.Data["username"]),
-		Password:      string(s.Data["password"]),
-		SSHPrivateKey: s.Data["sshPrivateKey"],
-		SSHKnownHosts: s.Data["knownHosts"],
-		BearerToken:   string(s.Data["bearerToken"]),
-		CABundle:      s.Data["ca.crt"],
-		ClientCert:    s.Data["tls.crt"],
-		ClientKey:     s.Data["tls.key"],
-	}, nil
+	return source.AuthFromSecret(s.Data), nil
 }
 
 // branchHead is where the sources of a pinned app are now, for its sync

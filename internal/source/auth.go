@@ -265,3 +265,35 @@ func (a Auth) Key() string {
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
+
+// AuthFromSecret reads credentials from the data of a credentials Secret
+// (spec.source.secretRef): username, password, bearerToken,
+// sshPrivateKey, knownHosts, ca.crt, tls.crt and tls.key.
+func AuthFromSecret(data map[string][]byte) Auth {
+	return Auth{
+		Username:      string(data["username"]),
+		Password:      string(data["password"]),
+		BearerToken:   string(data["bearerToken"]),
+		SSHPrivateKey: data["sshPrivateKey"],
+		SSHKnownHosts: data["knownHosts"],
+		CABundle:      data["ca.crt"],
+		ClientCert:    data["tls.crt"],
+		ClientKey:     data["tls.key"],
+	}
+}
+
+// SecretData is AuthFromSecret's inverse: the Secret data that holds a,
+// without the empty values.
+func (a Auth) SecretData() map[string][]byte {
+	out := map[string][]byte{}
+	for k, v := range map[string][]byte{
+		"username": []byte(a.Username), "password": []byte(a.Password), "bearerToken": []byte(a.BearerToken),
+		"sshPrivateKey": a.SSHPrivateKey, "knownHosts": a.SSHKnownHosts,
+		"ca.crt": a.CABundle, "tls.crt": a.ClientCert, "tls.key": a.ClientKey,
+	} {
+		if len(v) > 0 {
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -2,6 +2,7 @@ package appctl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -31,17 +32,24 @@ func EnsureCRD(ctx context.Context, c *kube.Client) error {
 	if _, err := ri.Apply(ctx, crd.GetName(), crd, metav1.ApplyOptions{FieldManager: "tether", Force: true}); err != nil {
 		return fmt.Errorf("install Application CRD: %w", err)
 	}
+	return WaitEstablished(ctx, c, crd.GetName())
+}
+
+// WaitEstablished waits (up to 30 s) until the CRD name is served, then
+// resets the client's discovery so the new kind can be used.
+func WaitEstablished(ctx context.Context, c *kube.Client, name string) error {
+	ri := c.Dynamic.Resource(crdGVR)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for {
-		live, err := ri.Get(ctx, crd.GetName(), metav1.GetOptions{})
+		live, err := ri.Get(ctx, name, metav1.GetOptions{})
 		if err == nil && health.Assess(live).Status == health.Healthy {
 			c.Reset()
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("Application CRD not established: %w", ctx.Err())
+			return fmt.Errorf("CRD %s not established: %w", name, errors.Join(ctx.Err(), err))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

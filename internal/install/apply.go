@@ -3,11 +3,9 @@ package install
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"reflect"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
-	"github.com/tether-dev/tether/internal/health"
+	"github.com/tether-dev/tether/internal/appctl"
 	"github.com/tether-dev/tether/internal/kube"
 )
 
@@ -72,7 +70,7 @@ func Apply(ctx context.Context, c *kube.Client, objs []*unstructured.Unstructure
 		out = append(out, o)
 		want[key(u)] = true
 		if u.GetKind() == "CustomResourceDefinition" {
-			if err := established(ctx, c, u); err != nil {
+			if err := appctl.WaitEstablished(ctx, c, u.GetName()); err != nil {
 				return out, err
 			}
 		}
@@ -140,28 +138,6 @@ func sansStatus(u *unstructured.Unstructured) *unstructured.Unstructured {
 
 func equal(a, b *unstructured.Unstructured) bool {
 	return reflect.DeepEqual(a.Object, b.Object)
-}
-
-// established waits (up to 30 s) until the CRD is served.
-func established(ctx context.Context, c *kube.Client, crd *unstructured.Unstructured) error {
-	ri, _, err := c.Resource(crd)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	for {
-		live, err := ri.Get(ctx, crd.GetName(), metav1.GetOptions{})
-		if err == nil && health.Assess(live).Status == health.Healthy {
-			c.Reset()
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("CRD %s not established: %w", crd.GetName(), errors.Join(ctx.Err(), err))
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 func deleteOne(ctx context.Context, c *kube.Client, u *unstructured.Unstructured, as Action) (Outcome, error) {

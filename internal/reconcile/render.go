@@ -64,11 +64,8 @@ func (r *Reconciler) renderApp(ctx context.Context, app *v1alpha1.Application, r
 	case src.HCL != nil:
 		force = render.KindHCL
 	}
-	path := src.Path
-	if src.Chart != "" {
-		path = "" // Dir is the chart
-	}
-	req := render.Request{RepoDir: dir, Path: path, AppName: app.Name, Namespace: DestinationNamespace(app), MaxBytes: src.MaxBytes, Limits: renderLimits(src.RenderLimits)}
+	// A chart's Dir is the chart itself (checkSources refuses a path with it).
+	req := render.Request{RepoDir: dir, Path: src.Path, AppName: app.Name, Namespace: DestinationNamespace(app), MaxBytes: src.MaxBytes, Limits: renderLimits(src.RenderLimits)}
 	objs, err := set.Render(ctx, req, force)
 	var capErr capabilitiesError
 	switch {

@@ -22,10 +22,9 @@ import (
 
 // Media types of a Helm chart in an OCI registry (helm push).
 const (
-	helmConfigMediaType       = "application/vnd.cncf.helm.config.v1+json"
-	helmChartMediaType        = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
-	helmLegacyChartMediaType  = "application/tar+gzip"
-	defaultOCIManifestMaxSize = 4 << 20
+	helmConfigMediaType      = "application/vnd.cncf.helm.config.v1+json"
+	helmChartMediaType       = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
+	helmLegacyChartMediaType = "application/tar+gzip"
 )
 
 // ociRepo is the state kept for one chart repository in a registry: a
@@ -130,9 +129,6 @@ func (f *Fetcher) downloadOCI(ctx context.Context, ref Ref, res Resolved, auth s
 	desc, err := r.puller.Get(ctx, dref)
 	if err != nil {
 		return f.ociErr(r, ref, res.Version, "pull", err)
-	}
-	if len(desc.Manifest) > defaultOCIManifestMaxSize {
-		return fmt.Errorf("chart %s %s in %s: manifest of %d bytes: %w", ref.Chart, res.Version, displayURL(ref.RepoURL), len(desc.Manifest), download.ErrTooLarge)
 	}
 	m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
 	if err != nil {

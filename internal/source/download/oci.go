@@ -79,7 +79,7 @@ type capped struct {
 
 func (c *capped) Read(p []byte) (int, error) {
 	if c.left <= 0 {
-		return 0, fmt.Errorf("manifest over %d bytes", maxManifest)
+		return 0, fmt.Errorf("manifest over %d bytes: %w", maxManifest, ErrTooLarge)
 	}
 	if int64(len(p)) > c.left {
 		p = p[:c.left]

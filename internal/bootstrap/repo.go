@@ -23,6 +23,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/memory"
+	"github.com/tether-dev/tether/internal/apis/v1alpha1"
 )
 
 // Commit says who writes the bootstrap commit.
@@ -88,7 +89,7 @@ func commitAndPush(ctx context.Context, repo *git.Repository, url, branch string
 		Auth:       auth,
 	})
 	if err != nil {
-		return "", fmt.Errorf("push to %s (branch %s): %w", displayURL(url), branch, pushErr(err))
+		return "", fmt.Errorf("push to %s (branch %s): %w", v1alpha1.Source{RepoURL: url}.DisplayURL(), branch, pushErr(err))
 	}
 	return sha.String(), nil
 }
@@ -105,7 +106,7 @@ func clone(ctx context.Context, url, branch string, auth transport.AuthMethod) (
 	}
 	var noBranch git.NoMatchingRefSpecError
 	if !errors.Is(err, transport.ErrEmptyRemoteRepository) && !errors.As(err, &noBranch) && !strings.Contains(err.Error(), "couldn't find remote ref") {
-		return nil, fmt.Errorf("clone %s (branch %s): %w", displayURL(url), branch, err)
+		return nil, fmt.Errorf("clone %s (branch %s): %w", v1alpha1.Source{RepoURL: url}.DisplayURL(), branch, err)
 	}
 	repo, err = git.Init(memory.NewStorage(), memfs.New())
 	if err != nil {
@@ -150,14 +151,4 @@ func pushErr(err error) error {
 		return fmt.Errorf("the branch moved while bootstrapping (non-fast-forward); run bootstrap again: %w", err)
 	}
 	return err
-}
-
-// displayURL is url without a password.
-func displayURL(url string) string {
-	if i := strings.Index(url, "://"); i >= 0 {
-		if at := strings.LastIndex(url[i+3:], "@"); at >= 0 && strings.Contains(url[i+3:i+3+at], ":") {
-			return url[:i+3] + "redacted@" + url[i+3+at+1:]
-		}
-	}
-	return url
 }

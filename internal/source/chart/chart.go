@@ -130,7 +130,7 @@ func (f *Fetcher) Resolve(ctx context.Context, ref Ref, auth source.Auth) (Resol
 	}
 	if pinned != "" && res.Digest != pinned {
 		return Resolved{}, source.Invalid(fmt.Errorf("chart %s %s in %s: digest %s, not the pinned %s (was the version published again?)",
-			ref.Chart, res.Version, displayURL(ref.RepoURL), orNone(res.Digest), pinned))
+			ref.Chart, res.Version, download.Display(ref.RepoURL), orNone(res.Digest), pinned))
 	}
 	return res, nil
 }
@@ -159,7 +159,7 @@ func (f *Fetcher) Fetch(ctx context.Context, ref Ref, auth source.Auth) (source.
 	}
 	top, err := chartDir(dir)
 	if err != nil {
-		return source.Revision{}, fmt.Errorf("chart %s %s from %s: %w", ref.Chart, res.Version, displayURL(ref.RepoURL), err)
+		return source.Revision{}, fmt.Errorf("chart %s %s from %s: %w", ref.Chart, res.Version, download.Display(ref.RepoURL), err)
 	}
 	return source.Revision{
 		Commit:  res.Revision(),
@@ -186,7 +186,7 @@ func (f *Fetcher) populate(ctx context.Context, ref Ref, res Resolved, auth sour
 	}
 	top, err := chartDir(tmp)
 	if err != nil {
-		return fmt.Errorf("chart %s %s from %s: %w", ref.Chart, res.Version, displayURL(res.URL), err)
+		return fmt.Errorf("chart %s %s from %s: %w", ref.Chart, res.Version, download.Display(res.URL), err)
 	}
 	if err := f.dependencies(ctx, ref, auth, top); err != nil {
 		return fmt.Errorf("chart %s %s: %w", ref.Chart, res.Version, err)
@@ -253,31 +253,21 @@ func checkRef(ref Ref) error {
 	}
 	u, err := url.Parse(ref.RepoURL)
 	if err != nil {
-		return fmt.Errorf("chart repository %q: %v", displayURL(ref.RepoURL), err)
+		return fmt.Errorf("chart repository %q: %v", download.Display(ref.RepoURL), err)
 	}
 	switch u.Scheme {
 	case "https", "oci":
 	case "http":
 		if !ref.Insecure {
-			return fmt.Errorf("chart repository %s is plain HTTP: set spec.source.insecure: true to allow it", displayURL(ref.RepoURL))
+			return fmt.Errorf("chart repository %s is plain HTTP: set spec.source.insecure: true to allow it", download.Display(ref.RepoURL))
 		}
 	default:
-		return fmt.Errorf("chart repository %q: scheme %q is not https, http or oci", displayURL(ref.RepoURL), u.Scheme)
+		return fmt.Errorf("chart repository %q: scheme %q is not https, http or oci", download.Display(ref.RepoURL), u.Scheme)
 	}
 	if u.Host == "" {
-		return fmt.Errorf("chart repository %q has no host", displayURL(ref.RepoURL))
+		return fmt.Errorf("chart repository %q has no host", download.Display(ref.RepoURL))
 	}
 	return nil
-}
-
-// displayURL is raw without its userinfo.
-func displayURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	u.User = nil
-	return u.String()
 }
 
 func (f *Fetcher) timeout() time.Duration {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tether-dev/tether/internal/source"
 	"github.com/tether-dev/tether/internal/source/archive"
+	"github.com/tether-dev/tether/internal/source/download"
 )
 
 // indexCache is what the last read of an index said about one chart,
@@ -55,7 +56,7 @@ func (f *Fetcher) resolveHTTP(ctx context.Context, ref Ref, auth source.Auth) (R
 	}
 	v, err := pick(names, ref.Version)
 	if err != nil {
-		return Resolved{}, fmt.Errorf("chart %s in %s: %w: %w", ref.Chart, displayURL(ref.RepoURL), source.ErrNotFound, err)
+		return Resolved{}, fmt.Errorf("chart %s in %s: %w: %w", ref.Chart, download.Display(ref.RepoURL), source.ErrNotFound, err)
 	}
 	for _, e := range versions {
 		if e.Version != v {
@@ -63,7 +64,7 @@ func (f *Fetcher) resolveHTTP(ctx context.Context, ref Ref, auth source.Auth) (R
 		}
 		u, err := resolveURL(ref.RepoURL, e.URLs[0])
 		if err != nil {
-			return Resolved{}, source.Invalid(fmt.Errorf("chart %s %s in %s: archive URL %q: %v", ref.Chart, v, displayURL(ref.RepoURL), e.URLs[0], err))
+			return Resolved{}, source.Invalid(fmt.Errorf("chart %s %s in %s: archive URL %q: %v", ref.Chart, v, download.Display(ref.RepoURL), e.URLs[0], err))
 		}
 		return Resolved{Chart: ref.Chart, Version: v, Digest: e.Digest, URL: u, Created: e.Created}, nil
 	}
@@ -75,7 +76,7 @@ func (f *Fetcher) resolveHTTP(ctx context.Context, ref Ref, auth source.Auth) (R
 func (f *Fetcher) index(ctx context.Context, ref Ref, idxURL string, auth source.Auth) ([]indexVersion, error) {
 	c, err := f.client(origin(idxURL), auth, ref.Insecure)
 	if err != nil {
-		return nil, fmt.Errorf("chart repository %s: %w", displayURL(ref.RepoURL), err)
+		return nil, fmt.Errorf("chart repository %s: %w", download.Display(ref.RepoURL), err)
 	}
 	key := idxURL + "\x00" + ref.Chart + "\x00" + auth.Key()
 	f.mu.Lock()
@@ -88,16 +89,16 @@ func (f *Fetcher) index(ctx context.Context, ref Ref, idxURL string, auth source
 	body, h, notModified, err := c.GetConditional(ctx, idxURL, etag, f.maxIndex())
 	if err != nil {
 		if errors.Is(err, source.ErrNotFound) {
-			return nil, fmt.Errorf("chart repository %s: no index.yaml: %w", displayURL(ref.RepoURL), err)
+			return nil, fmt.Errorf("chart repository %s: no index.yaml: %w", download.Display(ref.RepoURL), err)
 		}
-		return nil, fmt.Errorf("chart repository %s: %w", displayURL(ref.RepoURL), err)
+		return nil, fmt.Errorf("chart repository %s: %w", download.Display(ref.RepoURL), err)
 	}
 	if notModified && cached != nil {
 		return cached.versions, nil
 	}
 	versions, err := parseIndex(body, ref.Chart)
 	if err != nil {
-		return nil, source.Invalid(fmt.Errorf("chart repository %s: index.yaml: %w", displayURL(ref.RepoURL), err))
+		return nil, source.Invalid(fmt.Errorf("chart repository %s: index.yaml: %w", download.Display(ref.RepoURL), err))
 	}
 	f.mu.Lock()
 	if f.indexes == nil {
@@ -192,10 +193,10 @@ func (f *Fetcher) downloadHTTP(ctx context.Context, ref Ref, res Resolved, auth 
 	}
 	sum := sha256.Sum256(data)
 	if got := "sha256:" + hex.EncodeToString(sum[:]); res.Digest != "" && got != res.Digest {
-		return source.Invalid(fmt.Errorf("chart %s %s from %s: the archive's digest is %s, the index says %s", ref.Chart, res.Version, displayURL(res.URL), got, res.Digest))
+		return source.Invalid(fmt.Errorf("chart %s %s from %s: the archive's digest is %s, the index says %s", ref.Chart, res.Version, download.Display(res.URL), got, res.Digest))
 	}
 	if err := archive.ExtractTarGz(bytes.NewReader(data), dir, f.Expand); err != nil {
-		return fmt.Errorf("chart %s %s from %s: %w", ref.Chart, res.Version, displayURL(res.URL), err)
+		return fmt.Errorf("chart %s %s from %s: %w", ref.Chart, res.Version, download.Display(res.URL), err)
 	}
 	return nil
 }

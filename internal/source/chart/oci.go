@@ -46,11 +46,11 @@ func (f *Fetcher) ociRepoFor(ctx context.Context, ref Ref, auth source.Auth) (*o
 	}
 	c, err := f.client(scheme+host, auth, ref.Insecure)
 	if err != nil {
-		return nil, name.Repository{}, fmt.Errorf("chart repository %s: %w", displayURL(ref.RepoURL), err)
+		return nil, name.Repository{}, fmt.Errorf("chart repository %s: %w", download.Display(ref.RepoURL), err)
 	}
 	repo, err := name.NewRepository(repoName, c.NameOptions()...)
 	if err != nil {
-		return nil, name.Repository{}, source.Invalid(fmt.Errorf("chart repository %s: %v", displayURL(ref.RepoURL), err))
+		return nil, name.Repository{}, source.Invalid(fmt.Errorf("chart repository %s: %v", download.Display(ref.RepoURL), err))
 	}
 	key := repoName + "\x00" + auth.Key() + fmt.Sprint(ref.Insecure)
 	f.mu.Lock()
@@ -92,7 +92,7 @@ func (f *Fetcher) resolveOCI(ctx context.Context, ref Ref, auth source.Auth, pin
 			tags[i] = strings.ReplaceAll(t, "_", "+")
 		}
 		if version, err = pick(tags, ref.Version); err != nil {
-			return Resolved{}, fmt.Errorf("chart %s in %s: %w: %w", ref.Chart, displayURL(ref.RepoURL), source.ErrNotFound, err)
+			return Resolved{}, fmt.Errorf("chart %s in %s: %w: %w", ref.Chart, download.Display(ref.RepoURL), source.ErrNotFound, err)
 		}
 	}
 	tag := strings.ReplaceAll(version, "+", "_")
@@ -132,10 +132,10 @@ func (f *Fetcher) downloadOCI(ctx context.Context, ref Ref, res Resolved, auth s
 	}
 	m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
 	if err != nil {
-		return source.Invalid(fmt.Errorf("chart %s %s in %s: manifest: %v", ref.Chart, res.Version, displayURL(ref.RepoURL), err))
+		return source.Invalid(fmt.Errorf("chart %s %s in %s: manifest: %v", ref.Chart, res.Version, download.Display(ref.RepoURL), err))
 	}
 	if m.Config.MediaType != helmConfigMediaType {
-		return source.Invalid(fmt.Errorf("chart %s %s in %s is not a Helm chart (config media type %q, not %q)", ref.Chart, res.Version, displayURL(ref.RepoURL), m.Config.MediaType, helmConfigMediaType))
+		return source.Invalid(fmt.Errorf("chart %s %s in %s is not a Helm chart (config media type %q, not %q)", ref.Chart, res.Version, download.Display(ref.RepoURL), m.Config.MediaType, helmConfigMediaType))
 	}
 	var layer *v1.Descriptor
 	for i, l := range m.Layers {
@@ -145,11 +145,11 @@ func (f *Fetcher) downloadOCI(ctx context.Context, ref Ref, res Resolved, auth s
 		}
 	}
 	if layer == nil {
-		return source.Invalid(fmt.Errorf("chart %s %s in %s: the manifest has no chart layer (%s)", ref.Chart, res.Version, displayURL(ref.RepoURL), helmChartMediaType))
+		return source.Invalid(fmt.Errorf("chart %s %s in %s: the manifest has no chart layer (%s)", ref.Chart, res.Version, download.Display(ref.RepoURL), helmChartMediaType))
 	}
 	max := f.maxChart()
 	if layer.Size > max {
-		return fmt.Errorf("chart %s %s in %s: archive of %d bytes is over the %d-byte cap: %w", ref.Chart, res.Version, displayURL(ref.RepoURL), layer.Size, max, download.ErrTooLarge)
+		return fmt.Errorf("chart %s %s in %s: archive of %d bytes is over the %d-byte cap: %w", ref.Chart, res.Version, download.Display(ref.RepoURL), layer.Size, max, download.ErrTooLarge)
 	}
 	l, err := r.puller.Layer(ctx, repo.Digest(layer.Digest.String()))
 	if err != nil {
@@ -165,10 +165,10 @@ func (f *Fetcher) downloadOCI(ctx context.Context, ref Ref, res Resolved, auth s
 		return f.ociErr(r, ref, res.Version, "pull", err)
 	}
 	if int64(len(data)) > max {
-		return fmt.Errorf("chart %s %s in %s: archive over the %d-byte cap: %w", ref.Chart, res.Version, displayURL(ref.RepoURL), max, download.ErrTooLarge)
+		return fmt.Errorf("chart %s %s in %s: archive over the %d-byte cap: %w", ref.Chart, res.Version, download.Display(ref.RepoURL), max, download.ErrTooLarge)
 	}
 	if err := archive.ExtractTarGz(bytes.NewReader(data), dir, f.Expand); err != nil {
-		return fmt.Errorf("chart %s %s from %s: %w", ref.Chart, res.Version, displayURL(ref.RepoURL), err)
+		return fmt.Errorf("chart %s %s from %s: %w", ref.Chart, res.Version, download.Display(ref.RepoURL), err)
 	}
 	return nil
 }
@@ -179,7 +179,7 @@ func (f *Fetcher) ociErr(r *ociRepo, ref Ref, version, op string, err error) err
 	if version != "" {
 		what += " " + version
 	}
-	msg := fmt.Sprintf("%s %s in %s: %s", op, what, displayURL(ref.RepoURL), r.client.Redact(err.Error()))
+	msg := fmt.Sprintf("%s %s in %s: %s", op, what, download.Display(ref.RepoURL), r.client.Redact(err.Error()))
 	var te *transport.Error
 	if errors.As(err, &te) {
 		switch te.StatusCode {

@@ -33,6 +33,9 @@ type Recorder struct {
 	gitFetchFailures  *prometheus.CounterVec
 	webhooks          *prometheus.CounterVec
 	managedObjects    *prometheus.GaugeVec
+	leader            prometheus.Gauge
+	notifications     *prometheus.CounterVec
+	notifyQueue       prometheus.Gauge
 }
 
 // New builds a Recorder and registers its collectors on reg. It panics
@@ -78,6 +81,18 @@ func New(reg prometheus.Registerer) *Recorder {
 			Namespace: Namespace, Name: "managed_objects",
 			Help: "Objects in the application's inventory.",
 		}, []string{"app"}),
+		leader: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "leader",
+			Help: "1 while this process acts (holds the leader Lease, or runs without leader election), 0 while it stands by.",
+		}),
+		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "notifications_total",
+			Help: "Notifications by Notifier, provider and result (sent, failed, retried, dropped, suppressed).",
+		}, []string{"notifier", "provider", "result"}),
+		notifyQueue: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "notification_queue_length",
+			Help: "Events waiting to be matched to Notifiers and delivered.",
+		}),
 	}
 	if reg != nil {
 		reg.MustRegister(r.collectors()...)
@@ -89,6 +104,7 @@ func (r *Recorder) collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		r.reconcileDuration, r.syncs, r.syncStatus, r.healthStatus, r.drift,
 		r.gitFetchDuration, r.gitFetchFailures, r.webhooks, r.managedObjects,
+		r.leader, r.notifications, r.notifyQueue,
 	}
 }
 
@@ -186,4 +202,34 @@ func (r *Recorder) Forget(app string) {
 	r.gitFetchDuration.DeletePartialMatch(byApp)
 	r.gitFetchFailures.DeletePartialMatch(byApp)
 	r.managedObjects.DeletePartialMatch(byApp)
+}
+
+// Leader records whether this process acts (true) or stands by.
+func (r *Recorder) Leader(acting bool) {
+	if r == nil {
+		return
+	}
+	v := 0.0
+	if acting {
+		v = 1
+	}
+	r.leader.Set(v)
+}
+
+// Notification counts one notification of a Notifier ("ns/name", or a
+// ClusterNotifier's name) through provider, by result: sent, failed (for
+// good), retried, dropped (queue full), suppressed (a duplicate).
+func (r *Recorder) Notification(notifier, provider, result string) {
+	if r == nil {
+		return
+	}
+	r.notifications.WithLabelValues(notifier, provider, result).Inc()
+}
+
+// NotificationQueue sets how many events wait for delivery.
+func (r *Recorder) NotificationQueue(n int) {
+	if r == nil {
+		return
+	}
+	r.notifyQueue.Set(float64(n))
 }

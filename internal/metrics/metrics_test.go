@@ -224,6 +224,9 @@ func TestNewRegistersEveryMetric(t *testing.T) {
 	r.GitFetch("a", time.Second, nil)
 	r.Webhook("github", "accepted")
 	r.ManagedObjects("a", 1)
+	r.Leader(true)
+	r.Notification("apps/slack", "slack", "sent")
+	r.NotificationQueue(0)
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -236,6 +239,7 @@ func TestNewRegistersEveryMetric(t *testing.T) {
 		"tether_reconcile_duration_seconds", "tether_syncs_total", "tether_app_sync_status",
 		"tether_app_health_status", "tether_drift_events_total", "tether_git_fetch_duration_seconds",
 		"tether_git_fetch_failures_total", "tether_webhook_requests_total", "tether_managed_objects",
+		"tether_leader", "tether_notifications_total", "tether_notification_queue_length",
 	} {
 		if !got[name] {
 			t.Errorf("metric %s not registered", name)

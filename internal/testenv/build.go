@@ -2,7 +2,9 @@
 // loopback: a private Kubernetes control plane (etcd and kube-apiserver in
 // profile APIServer, plus kube-controller-manager, kube-scheduler and kwok
 // with a fake node in profile Full; also behind `make cluster-up`) and an
-// OCI registry (CNCF Distribution, StartRegistry). The binaries are built
+// OCI registry (CNCF Distribution, StartRegistry), Prometheus and
+// Alertmanager (StartPrometheus, StartAlertmanager), and an SMTP server
+// (Mailpit, StartMailpit). The binaries are built
 // from Go modules under testenv/ at the repository root, one module per
 // build group, so the product never depends on k8s.io/kubernetes and one
 // group's build never invalidates another's.
@@ -98,9 +100,33 @@ var registryGroup = &buildGroup{
 	binaries: []string{"github.com/distribution/distribution/v3/cmd/registry"},
 }
 
+// mailpitGroup is Mailpit, an SMTP server with an HTTP API (mailpit.go).
+var mailpitGroup = &buildGroup{
+	name:     "mailpit",
+	module:   "mailpit",
+	prefix:   "mailpit-",
+	binaries: []string{"github.com/axllent/mailpit"},
+}
+
+// alertmanagerGroup is Prometheus's Alertmanager (alertmanager.go).
+var alertmanagerGroup = &buildGroup{
+	name:     "alertmanager",
+	module:   "alertmanager",
+	prefix:   "alertmanager-",
+	binaries: []string{"github.com/prometheus/alertmanager/cmd/alertmanager"},
+}
+
+// prometheusGroup is Prometheus and promtool (prometheus.go).
+var prometheusGroup = &buildGroup{
+	name:     "prometheus",
+	module:   "prometheus",
+	prefix:   "prometheus-",
+	binaries: []string{"github.com/prometheus/prometheus/cmd/prometheus", "github.com/prometheus/prometheus/cmd/promtool"},
+}
+
 // groups are all the build groups, in the order `make testenv` builds them
 // (the quick ones first).
-var groups = []*buildGroup{registryGroup, controlPlane}
+var groups = []*buildGroup{mailpitGroup, registryGroup, alertmanagerGroup, prometheusGroup, controlPlane}
 
 // BinDir returns the directory holding the control-plane binaries, building
 // them first when the pinned versions changed (or they were never built).

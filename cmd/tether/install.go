@@ -66,7 +66,7 @@ func newUninstallCmd(g *globalFlags) *cobra.Command {
 		Short: "Remove the Tether agent and its RBAC (never the objects its apps manage)",
 		Long: `Delete the agent's Deployment, Service, PodDisruptionBudget,
 NetworkPolicy, ServiceAccount and RBAC. The objects the apps deployed stay,
-and so do the namespaces. With --crds the Application CRD goes too, and with
+and so do the namespaces. With --crds the Application and Notifier CRDs go too, and with
 it every Application: refused while Applications exist, unless --force.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -81,7 +81,7 @@ it every Application: refused while Applications exist, unless --force.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&o.Namespace, "namespace", "n", "tether-system", "the agent's namespace")
-	fl.BoolVar(&o.CRDs, "crds", false, "also delete the Application CRD and so every Application")
+	fl.BoolVar(&o.CRDs, "crds", false, "also delete the Application and Notifier CRDs, and so every Application and Notifier")
 	fl.BoolVar(&o.Force, "force", false, "with --crds: delete even while Applications exist")
 	return cmd
 }

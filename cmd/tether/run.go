@@ -18,6 +18,7 @@ import (
 	"github.com/tether-dev/tether/internal/agent"
 	"github.com/tether-dev/tether/internal/appctl"
 	"github.com/tether-dev/tether/internal/metrics"
+	"github.com/tether-dev/tether/internal/notify/dispatch"
 	"github.com/tether-dev/tether/internal/server"
 )
 
@@ -30,6 +31,8 @@ type runFlags struct {
 	leaseNamespace, leaseName   string
 	leaseDuration, renewTimeout time.Duration
 	watchNamespaces             []string
+	externalURL                 string
+	notifications               bool
 }
 
 func newRunCmd(g *globalFlags) *cobra.Command {
@@ -62,6 +65,8 @@ The HTTP API: with --api-token (or TETHER_API_TOKEN) every /api/ call needs
 	fl.StringVar(&f.webhookSecret, "webhook-secret", os.Getenv("TETHER_WEBHOOK_SECRET"), "secret that verifies webhook pushes (env TETHER_WEBHOOK_SECRET); webhooks are refused without one")
 	fl.StringVar(&f.apiToken, "api-token", os.Getenv("TETHER_API_TOKEN"), "bearer token every API call must send (env TETHER_API_TOKEN); without one, API actions are refused unless --api-insecure")
 	fl.BoolVar(&f.apiInsecure, "api-insecure", false, "without --api-token, accept API actions (sync, rollback, suspend, resume) from anyone who can reach --listen")
+	fl.StringVar(&f.externalURL, "external-url", os.Getenv("TETHER_EXTERNAL_URL"), "where people reach this agent's UI, e.g. https://tether.example.com (env TETHER_EXTERNAL_URL); notifications link to the app there")
+	fl.BoolVar(&f.notifications, "notifications", true, "deliver the apps' events to the Notifiers and ClusterNotifiers that select them")
 	fl.IntVar(&f.workers, "workers", 4, "applications reconciled in parallel")
 	fl.DurationVar(&f.interval, "interval", time.Minute, "poll interval of applications that set no syncPolicy.interval")
 	fl.DurationVar(&f.grace, "shutdown-grace", 30*time.Second, "how long a sync in flight may finish after SIGTERM")
@@ -103,10 +108,18 @@ func runAgent(cmd *cobra.Command, g *globalFlags, f runFlags) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	rec := metrics.New(reg)
-	a := agent.New(r, agent.Options{
+	aopts := agent.Options{
 		Namespace: f.namespace, WatchNamespaces: f.watchNamespaces, Workers: f.workers, DefaultInterval: f.interval,
-		ShutdownGrace: f.grace, Log: log, Metrics: rec,
-	})
+		ShutdownGrace: f.grace, Log: log, Metrics: rec, ExternalURL: f.externalURL,
+	}
+	var notifier *dispatch.Dispatcher
+	if f.notifications {
+		notifier = dispatch.New(c, dispatch.Options{
+			Namespaces: aopts.AppNamespaces(), Cluster: len(f.watchNamespaces) == 0, Log: log, Metrics: rec,
+		})
+		aopts.Notify = notifier.Notify
+	}
+	a := agent.New(r, aopts)
 	logAPIAuth(log, f)
 	srv := server.New(a, server.Options{
 		WebhookSecret: f.webhookSecret, APIToken: f.apiToken, APIInsecure: f.apiInsecure, Log: log,
@@ -128,10 +141,29 @@ func runAgent(cmd *cobra.Command, g *globalFlags, f runFlags) error {
 		defer cancel()
 		_ = hs.Shutdown(sctx)
 	}()
-	if !f.leaderElect {
+	// What acts (the agent and its notifications) runs only while this
+	// process leads, and says so in tether_leader.
+	act := func(ctx context.Context) error {
+		rec.Leader(true)
+		defer rec.Leader(false)
+		if notifier != nil {
+			nctx, cancel := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if err := notifier.Run(nctx); err != nil && nctx.Err() == nil {
+					log.Error("notifications stopped", "err", err)
+				}
+			}()
+			defer func() { cancel(); <-done }() // after the agent: its last events go out
+		}
 		return a.Run(ctx)
 	}
-	return leadAndRun(ctx, c, f, log, a.Run)
+	if !f.leaderElect {
+		return act(ctx)
+	}
+	rec.Leader(false)
+	return leadAndRun(ctx, c, f, log, act)
 }
 
 // logAPIAuth says at start who may use the API, loudly when anyone may.

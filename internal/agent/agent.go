@@ -25,6 +25,7 @@ import (
 
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
 	"github.com/tether-dev/tether/internal/kube"
+	"github.com/tether-dev/tether/internal/notify"
 	"github.com/tether-dev/tether/internal/reconcile"
 )
 
@@ -55,6 +56,12 @@ type Options struct {
 	ShutdownGrace time.Duration
 	Log           *slog.Logger
 	Metrics       Recorder
+	// Notify receives the apps' events (internal/notify/dispatch); it must
+	// not block. Nil sends none.
+	Notify func(notify.Event)
+	// ExternalURL is where people reach Tether's UI, for links in
+	// notifications ("" = no links).
+	ExternalURL string
 }
 
 // Agent reconciles Applications continuously.

@@ -57,6 +57,7 @@ func (a *Agent) driftEvent(app *v1alpha1.Application, res *reconcile.Result, mod
 	if mode == reconcile.Sync {
 		what = "corrected (selfHeal)"
 	}
+	a.notifyDrift(app, changed, mode == reconcile.Sync)
 	now := metav1.Now()
 	ev := &corev1.Event{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: app.Name + ".", Namespace: app.Namespace},

@@ -11,6 +11,10 @@ import (
 	"github.com/tether-dev/tether/internal/apis/v1alpha1"
 )
 
+// AppNamespaces are the namespaces whose Applications the agent reads
+// ("" = all), e.g. for the Notifiers that go with them.
+func (o Options) AppNamespaces() []string { return o.appNamespaces() }
+
 // appNamespaces are the namespaces whose Applications the agent reads:
 // Namespace ("" = all) alone, or with WatchNamespaces those and Namespace.
 func (o Options) appNamespaces() []string {

@@ -218,6 +218,9 @@ func (a *Agent) observe(key string, app *v1alpha1.Application, mode reconcile.Mo
 		a.opts.Metrics.Drift(key)
 		a.driftEvent(app, res, mode)
 	}
+	if mode == reconcile.Sync {
+		a.notifyKept(app, res)
+	}
 	if err != nil {
 		a.opts.Log.Error("reconcile failed", "app", key, "reason", why.String(), "err", err)
 	}

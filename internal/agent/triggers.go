@@ -26,6 +26,7 @@ func (a *Agent) appChanged(oldObj, newObj any) {
 	if err != nil {
 		return
 	}
+	a.notifyChange(oldObj, u)
 	if old, ok := oldObj.(*unstructured.Unstructured); ok && old.GetGeneration() == u.GetGeneration() {
 		// A status update (ours or another Tether process's): refresh the
 		// drift index, queue nothing.

@@ -20,19 +20,23 @@ import (
 
 var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
-// EnsureCRD installs or updates the Application CRD (server-side apply)
-// and waits until it is served. An established CRD of the same versions
-// is left alone.
+// EnsureCRD installs or updates Tether's CRDs (Application, Notifier,
+// ClusterNotifier; server-side apply) and waits until they are served. An
+// established CRD of the same versions is left alone.
 func EnsureCRD(ctx context.Context, c *kube.Client) error {
-	crd := v1alpha1.CRD()
 	ri := c.Dynamic.Resource(crdGVR)
-	if live, err := ri.Get(ctx, crd.GetName(), metav1.GetOptions{}); err == nil && health.Assess(live).Status == health.Healthy && sameSpec(live, crd) {
-		return nil
+	for _, crd := range v1alpha1.CRDs() {
+		if live, err := ri.Get(ctx, crd.GetName(), metav1.GetOptions{}); err == nil && health.Assess(live).Status == health.Healthy && sameSpec(live, crd) {
+			continue
+		}
+		if _, err := ri.Apply(ctx, crd.GetName(), crd, metav1.ApplyOptions{FieldManager: "tether", Force: true}); err != nil {
+			return fmt.Errorf("install %s CRD: %w", crd.GetName(), err)
+		}
+		if err := WaitEstablished(ctx, c, crd.GetName()); err != nil {
+			return err
+		}
 	}
-	if _, err := ri.Apply(ctx, crd.GetName(), crd, metav1.ApplyOptions{FieldManager: "tether", Force: true}); err != nil {
-		return fmt.Errorf("install Application CRD: %w", err)
-	}
-	return WaitEstablished(ctx, c, crd.GetName())
+	return nil
 }
 
 // WaitEstablished waits (up to 30 s) until the CRD name is served, then

@@ -121,15 +121,16 @@ func Objects(opts Options, version string) ([]*unstructured.Unstructured, error)
 	if err != nil {
 		return nil, err
 	}
-	// The CRD is one for every install: no install's instance label.
-	crd := v1alpha1.CRD()
-	labels := crd.GetLabels()
-	if labels == nil {
-		labels = map[string]string{}
+	// The CRDs are one for every install: no install's instance label.
+	for _, crd := range v1alpha1.CRDs() {
+		labels := crd.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[PartOfLabel] = partOf
+		crd.SetLabels(labels)
+		out = append(out, crd)
 	}
-	labels[PartOfLabel] = partOf
-	crd.SetLabels(labels)
-	out = append(out, crd)
 	typed = append([]runtime.Object{serviceAccount(o)}, rbac(o)...)
 	typed = append(typed, deployment(o), service(o), disruptionBudget(o), networkPolicy(o))
 	rest, err := toUnstructured(typed)

@@ -55,7 +55,7 @@ func rbac(o Options) []runtime.Object {
 	crdName := CRDReaderRole + "-" + o.Namespace
 	out := []runtime.Object{
 		clusterRole(crdName, o, []rbacv1.PolicyRule{{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"},
-			ResourceNames: []string{v1alpha1.CRD().GetName()}, Verbs: []string{"get", "list", "watch"}}}),
+			ResourceNames: crdNames(), Verbs: []string{"get", "list", "watch"}}}),
 		&rbacv1.ClusterRoleBinding{TypeMeta: typeMeta("ClusterRoleBinding"), ObjectMeta: meta(crdName, "", o), Subjects: subject,
 			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: crdName}},
 	}
@@ -75,6 +75,8 @@ func agentRules() []rbacv1.PolicyRule {
 	return []rbacv1.PolicyRule{
 		{APIGroups: []string{v1alpha1.Group}, Resources: []string{"applications"}, Verbs: []string{"get", "list", "watch", "update", "patch"}},
 		{APIGroups: []string{v1alpha1.Group}, Resources: []string{"applications/status"}, Verbs: []string{"get", "update", "patch"}},
+		{APIGroups: []string{v1alpha1.Group}, Resources: []string{v1alpha1.NotifierResource}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{v1alpha1.Group}, Resources: []string{v1alpha1.NotifierResource + "/status"}, Verbs: []string{"get", "update", "patch"}},
 		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 		{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
@@ -97,4 +99,13 @@ func role(name, ns string, o Options, rules []rbacv1.PolicyRule) *rbacv1.Role {
 func roleBinding(name, ns string, o Options, subject []rbacv1.Subject) *rbacv1.RoleBinding {
 	return &rbacv1.RoleBinding{TypeMeta: typeMeta("RoleBinding"), ObjectMeta: meta(name, ns, o), Subjects: subject,
 		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name}}
+}
+
+// crdNames are the names of Tether's CRDs.
+func crdNames() []string {
+	var names []string
+	for _, crd := range v1alpha1.CRDs() {
+		names = append(names, crd.GetName())
+	}
+	return names
 }

@@ -90,11 +90,15 @@ func Uninstall(ctx context.Context, c *kube.Client, o UninstallOptions) ([]Outco
 		out = append(out, r)
 	}
 	if o.CRDs {
-		r, err := deleteOne(ctx, c, v1alpha1.CRD(), Deleted)
-		if err != nil {
-			return out, err
+		// The Notifier CRDs go with it (and their Notifiers: they only
+		// tell people about Applications, which are gone).
+		for _, crd := range v1alpha1.CRDs() {
+			r, err := deleteOne(ctx, c, crd, Deleted)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, r)
 		}
-		out = append(out, r)
 	}
 	return out, nil
 }

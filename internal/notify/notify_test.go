@@ -31,4 +31,3 @@ func TestStatusErrorClassifies(t *testing.T) {
 		t.Errorf("a long body is not cut: %d bytes", len(err.Error()))
 	}
 }
-

@@ -88,8 +88,8 @@ func Base(app *v1alpha1.Application, baseURL string) Event {
 		Namespace: app.Namespace, App: app.Name, Labels: app.Labels,
 		RepoURL: app.Spec.Source.DisplayURL(),
 		Sync:    app.Status.Sync.Status, Health: app.Status.Health.Status,
-		URL:     AppURL(baseURL, app.Namespace, app.Name),
-		Time:    time.Now(),
+		URL:  AppURL(baseURL, app.Namespace, app.Name),
+		Time: time.Now(),
 	}
 	if last := app.Status.LastAppliedRevision; last != nil {
 		e.Revision, e.Subject = last.Revision, last.Subject

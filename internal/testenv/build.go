@@ -73,6 +73,9 @@ type buildGroup struct {
 	// writeExtra writes them (after a build, or when only they are missing).
 	extra      func(dir string) []string
 	writeExtra func(ctx context.Context, mod, dir string) error
+	// prepare, when set, runs before the build and returns extra go build
+	// flags (e.g. -modfile for a patched copy of a dependency).
+	prepare func(ctx context.Context, mod, dir string) ([]string, error)
 }
 
 // controlPlane is etcd, the Kubernetes components and kwok. Its prefix is
@@ -114,6 +117,7 @@ var alertmanagerGroup = &buildGroup{
 	module:   "alertmanager",
 	prefix:   "alertmanager-",
 	binaries: []string{"github.com/prometheus/alertmanager/cmd/alertmanager"},
+	prepare:  withoutAlertmanagerUI,
 }
 
 // prometheusGroup is Prometheus and promtool (prometheus.go).
@@ -234,7 +238,15 @@ func (g *buildGroup) build(ctx context.Context, mod, dir string, log io.Writer) 
 		return err
 	}
 	fmt.Fprintf(log, "testenv: building %s binaries into %s (first time: minutes)\n", g.name, dir)
-	args := append([]string{"build", "-o", dir + "/"}, g.binaries...)
+	args := []string{"build", "-o", dir + "/"}
+	if g.prepare != nil {
+		flags, err := g.prepare(ctx, mod, dir)
+		if err != nil {
+			return fmt.Errorf("prepare %s build: %w", g.name, err)
+		}
+		args = append(args, flags...)
+	}
+	args = append(args, g.binaries...)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = mod
 	cmd.Stdout, cmd.Stderr = log, log

@@ -27,6 +27,7 @@ import (
 	"github.com/tether-dev/tether/internal/appctl"
 	"github.com/tether-dev/tether/internal/apply"
 	"github.com/tether-dev/tether/internal/kube"
+	"github.com/tether-dev/tether/internal/notify"
 	"github.com/tether-dev/tether/internal/reconcile"
 	"github.com/tether-dev/tether/internal/server"
 	"github.com/tether-dev/tether/internal/source"
@@ -127,6 +128,7 @@ type agentOpts struct {
 	interval time.Duration
 	webhook  bool // also serve the webhook receiver
 	metrics  agent.Recorder
+	notify   func(notify.Event)
 }
 
 // running is an agent running in-process, and its webhook endpoint.
@@ -145,7 +147,7 @@ func (k *cluster) startAgent(o agentOpts) *running {
 	}
 	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	r.Log = log
-	a := agent.New(r, agent.Options{Namespace: k.ns, DefaultInterval: o.interval, ShutdownGrace: 5 * time.Second, Log: log, Metrics: o.metrics})
+	a := agent.New(r, agent.Options{Namespace: k.ns, DefaultInterval: o.interval, ShutdownGrace: 5 * time.Second, Log: log, Metrics: o.metrics, Notify: o.notify})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()

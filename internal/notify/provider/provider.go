@@ -37,6 +37,8 @@ func New(cfg Config) (notify.Provider, error) {
 		cfg.Timeout = DefaultTimeout
 	}
 	switch cfg.Spec.Provider {
+	case v1alpha1.ProviderWebhook:
+		return newWebhook(cfg)
 	}
 	return nil, notify.Permanent(fmt.Errorf("spec.provider %q: not one of %v", cfg.Spec.Provider, v1alpha1.Providers))
 }

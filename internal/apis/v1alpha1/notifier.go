@@ -205,22 +205,6 @@ func NotifierFromUnstructured(u *unstructured.Unstructured) (*Notifier, error) {
 	return n, nil
 }
 
-// SetCondition adds or replaces a condition, keeping LastTransitionTime
-// when the status did not change.
-func (s *NotifierStatus) SetCondition(c metav1.Condition) {
-	for i, old := range s.Conditions {
-		if old.Type != c.Type {
-			continue
-		}
-		if old.Status == c.Status {
-			c.LastTransitionTime = old.LastTransitionTime
-		}
-		s.Conditions[i] = c
-		return
-	}
-	s.Conditions = append(s.Conditions, c)
-}
-
 func key(ns, name string) string {
 	if ns == "" {
 		return name

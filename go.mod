@@ -12,6 +12,7 @@ require github.com/google/go-containerregistry v0.22.1 // indirect
 require (
 	github.com/docker/cli v29.7.2+incompatible // indirect
 	github.com/docker/docker-credential-helpers v0.9.5 // indirect
+	github.com/grafana/grafana-foundation-sdk/go v0.0.22 // indirect
 	github.com/klauspost/compress v1.20.1 // indirect
 )
 

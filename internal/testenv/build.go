@@ -125,7 +125,7 @@ var prometheusGroup = &buildGroup{
 	name:     "prometheus",
 	module:   "prometheus",
 	prefix:   "prometheus-",
-	binaries: []string{"github.com/prometheus/prometheus/cmd/prometheus", "github.com/prometheus/prometheus/cmd/promtool"},
+	binaries: []string{"github.com/prometheus/prometheus/cmd/prometheus", "github.com/prometheus/prometheus/cmd/promtool", "./cmd/promqlcheck"},
 }
 
 // groups are all the build groups, in the order `make testenv` builds them

@@ -52,6 +52,12 @@ func PromtoolBinary(ctx context.Context, log io.Writer) (string, error) {
 	return prometheusCommand(ctx, log, "promtool")
 }
 
+// PromqlcheckBinary returns promqlcheck (testenv/prometheus/cmd/promqlcheck),
+// which checks PromQL expressions with Prometheus's parser.
+func PromqlcheckBinary(ctx context.Context, log io.Writer) (string, error) {
+	return prometheusCommand(ctx, log, "promqlcheck")
+}
+
 func prometheusCommand(ctx context.Context, log io.Writer, name string) (string, error) {
 	dir, err := prometheusGroup.binDir(ctx, log)
 	if err != nil {

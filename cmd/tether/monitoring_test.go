@@ -59,6 +59,9 @@ func TestShippedAlertsEndToEnd(t *testing.T) {
 		pushed := time.Now()
 		fired := hook.wait(t, 90*time.Second, "TetherAppOutOfSync", appLabel, "firing", pushed)
 		took = append(took, fired.Sub(pushed))
+		if got, want := hook.about("TetherAppOutOfSync", appLabel, "firing"), "severity=warning summary=Tether app "+appLabel+" is out of sync"; got != want {
+			t.Errorf("the alert at the webhook: %s; want %s", got, want)
+		}
 		t.Logf("round %d: TetherAppOutOfSync for %s at the webhook %v after the failing commit", i, appLabel, fired.Sub(pushed).Round(10*time.Millisecond))
 
 		a.repo.Write("deploy/cm.yaml", configMapYAML("settings", fmt.Sprint(i)))
@@ -132,13 +135,15 @@ func startInProcessRun(t *testing.T, file, ns string) string {
 type alertHook struct {
 	mu   sync.Mutex
 	seen map[string]time.Time // "alertname app status" → arrival
+	last map[string]string    // "alertname app status" → its severity and summary
 }
 
 func (h *alertHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var msg struct {
 		Alerts []struct {
-			Status string            `json:"status"`
-			Labels map[string]string `json:"labels"`
+			Status      string            `json:"status"`
+			Labels      map[string]string `json:"labels"`
+			Annotations map[string]string `json:"annotations"`
 		} `json:"alerts"`
 	}
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&msg); err != nil {
@@ -149,11 +154,20 @@ func (h *alertHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.seen == nil {
-		h.seen = map[string]time.Time{}
+		h.seen, h.last = map[string]time.Time{}, map[string]string{}
 	}
 	for _, a := range msg.Alerts {
-		h.seen[a.Labels["alertname"]+" "+a.Labels["app"]+" "+a.Status] = now
+		key := a.Labels["alertname"] + " " + a.Labels["app"] + " " + a.Status
+		h.seen[key] = now
+		h.last[key] = "severity=" + a.Labels["severity"] + " summary=" + a.Annotations["summary"]
 	}
+}
+
+// about is the severity and summary of the alert's last notification.
+func (h *alertHook) about(alert, app, status string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.last[alert+" "+app+" "+status]
 }
 
 // wait returns when the webhook was told alert for app has status, after

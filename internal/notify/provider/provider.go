@@ -37,8 +37,26 @@ func New(cfg Config) (notify.Provider, error) {
 		cfg.Timeout = DefaultTimeout
 	}
 	switch cfg.Spec.Provider {
+	case v1alpha1.ProviderSlack:
+		return newSlack(cfg)
+	case v1alpha1.ProviderMSTeams:
+		return newMSTeams(cfg)
+	case v1alpha1.ProviderDiscord:
+		return newDiscord(cfg)
+	case v1alpha1.ProviderGoogleChat:
+		return newGoogleChat(cfg)
 	case v1alpha1.ProviderWebhook:
 		return newWebhook(cfg)
+	case v1alpha1.ProviderAlertmanager:
+		return newAlertmanager(cfg)
+	case v1alpha1.ProviderSMTP:
+		return newSMTP(cfg)
+	case v1alpha1.ProviderGitHub:
+		return newGitHub(cfg)
+	case v1alpha1.ProviderGitLab:
+		return newGitLab(cfg)
+	case v1alpha1.ProviderGitea:
+		return newGitea(cfg)
 	}
 	return nil, notify.Permanent(fmt.Errorf("spec.provider %q: not one of %v", cfg.Spec.Provider, v1alpha1.Providers))
 }

@@ -319,10 +319,10 @@ func TestCommitStatuses(t *testing.T) {
 
 func TestRepositoryFromRepoURL(t *testing.T) {
 	for in, want := range map[string]string{
-		"https://github.com/acme/shop.git":        "acme/shop",
-		"https://github.com/acme/shop":            "acme/shop",
-		"ssh://git@github.com:22/acme/shop.git":   "acme/shop",
-		"git@github.com:acme/shop.git":            "acme/shop",
+		"https://github.com/acme/shop.git":         "acme/shop",
+		"https://github.com/acme/shop":             "acme/shop",
+		"ssh://git@github.com:22/acme/shop.git":    "acme/shop",
+		"git@github.com:acme/shop.git":             "acme/shop",
 		"https://gitlab.com/group/sub/project.git": "group/sub/project",
 	} {
 		if got := repoPath(in); got != want {

@@ -122,6 +122,12 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) {
 
 func (d *Dispatcher) failed(ctx context.Context, j job, err error, secret map[string][]byte) {
 	key := notifierKey(j.n)
+	if ctx.Err() != nil {
+		// The agent is stopping (or lost the lead): not the provider's
+		// fault, so the Notifier's status is left as it was.
+		d.opts.Log.Info("notification not sent: stopping", "notifier", key, "app", j.e.AppKey(), "kind", j.e.Kind)
+		return
+	}
 	d.opts.Metrics.Notification(key, j.n.Spec.Provider, "failed")
 	msg := redact(err.Error(), secret, j.n.Spec.Address)
 	d.opts.Log.Warn("notification failed", "notifier", key, "provider", j.n.Spec.Provider,

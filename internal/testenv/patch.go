@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,14 +20,21 @@ import (
 // go.sum stay as they are, so the module key still decides the cache.
 func withoutAlertmanagerUI(ctx context.Context, mod, dir string) ([]string, error) {
 	const path = "github.com/prometheus/alertmanager"
-	cmd := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", path)
+	// go mod download (not go list -m, which reports no directory for a
+	// module not downloaded yet: a fresh machine) fetches the version
+	// go.mod names and says where it is.
+	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", path)
 	cmd.Dir = mod
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("locate %s: %w", path, err)
+		return nil, fmt.Errorf("download %s: %w", path, err)
 	}
-	src := strings.TrimSpace(string(out))
+	var info struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &info); err != nil || info.Dir == "" {
+		return nil, fmt.Errorf("download %s: no directory (%s)", path, strings.TrimSpace(info.Error+" "+errString(err)))
+	}
+	src := info.Dir
 	copyDir := filepath.Join(dir, "src", "alertmanager")
 	if err := os.RemoveAll(copyDir); err != nil {
 		return nil, err
@@ -67,4 +75,11 @@ func withoutAlertmanagerUI(ctx context.Context, mod, dir string) ([]string, erro
 		return nil, err
 	}
 	return []string{"-modfile=" + modfile}, nil
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

@@ -165,8 +165,12 @@ type Provider interface {
 	Send(ctx context.Context, e Event) error
 }
 
-// PermanentError is a failure that a retry will not fix.
-type PermanentError struct{ Err error }
+// PermanentError is a failure that a retry will not fix. Invalid says the
+// Notifier's own configuration is at fault (a spec field, a Secret key).
+type PermanentError struct {
+	Err     error
+	Invalid bool
+}
 
 func (e *PermanentError) Error() string { return e.Err.Error() }
 func (e *PermanentError) Unwrap() error { return e.Err }
@@ -177,6 +181,21 @@ func Permanent(err error) error {
 		return nil
 	}
 	return &PermanentError{Err: err}
+}
+
+// Invalid marks err as a mistake in the Notifier's configuration, naming
+// the field: permanent, and reported as such in its status.
+func Invalid(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &PermanentError{Err: err, Invalid: true}
+}
+
+// IsInvalid reports whether err is (or wraps) an Invalid error.
+func IsInvalid(err error) bool {
+	var pe *PermanentError
+	return errors.As(err, &pe) && pe.Invalid
 }
 
 // IsPermanent reports whether err is (or wraps) a PermanentError.

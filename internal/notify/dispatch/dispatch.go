@@ -147,7 +147,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, e notify.Event) {
 	for _, n := range d.notifiers() {
 		if !selects(n, e) {
 			if err := Validate(n); err != nil {
-				d.record(ctx, n, notify.Permanent(err), nil)
+				d.record(ctx, n, notify.Invalid(err), nil)
 			}
 			continue
 		}

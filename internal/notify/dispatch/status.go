@@ -99,20 +99,10 @@ func failReason(err error) string {
 	switch {
 	case errors.As(err, &se):
 		return ReasonSecretError
-	case isConfig(err):
+	case notify.IsInvalid(err):
 		return ReasonInvalid
 	}
 	return ReasonDeliveryFailed
-}
-
-// isConfig reports an error of the Notifier's own configuration (the
-// providers name a spec field or a Secret key).
-func isConfig(err error) bool {
-	if !notify.IsPermanent(err) {
-		return false
-	}
-	msg := err.Error()
-	return strings.HasPrefix(msg, "spec.") || strings.HasPrefix(msg, "secret key")
 }
 
 // redact replaces every value of the Secret, and the address, in s: an

@@ -86,16 +86,16 @@ func authHeader(cfg Config) (http.Header, error) {
 	user, pass, token := string(cfg.Secret["username"]), string(cfg.Secret["password"]), string(cfg.Secret["token"])
 	switch {
 	case user != "" && token != "":
-		return nil, notify.Permanent(errors.New(`secret keys "username" and "token": set one (basic auth or a bearer token)`))
+		return nil, notify.Invalid(errors.New(`secret keys "username" and "token": set one (basic auth or a bearer token)`))
 	case user != "":
 		if pass == "" {
-			return nil, notify.Permanent(errors.New(`secret key "password" missing (with "username")`))
+			return nil, notify.Invalid(errors.New(`secret key "password" missing (with "username")`))
 		}
 		r := &http.Request{Header: http.Header{}}
 		r.SetBasicAuth(user, pass)
 		return r.Header, nil
 	case pass != "":
-		return nil, notify.Permanent(errors.New(`secret key "username" missing (with "password")`))
+		return nil, notify.Invalid(errors.New(`secret key "username" missing (with "password")`))
 	case token != "":
 		return http.Header{"Authorization": {"Bearer " + token}}, nil
 	}

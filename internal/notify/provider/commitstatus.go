@@ -75,7 +75,7 @@ func statusContext(cfg Config, e notify.Event) string {
 func forgeToken(cfg Config) (string, error) {
 	t := strings.TrimSpace(string(cfg.Secret["token"]))
 	if t == "" {
-		return "", notify.Permanent(fmt.Errorf(`secret key "token" missing: the %s provider needs an API token`, cfg.Spec.Provider))
+		return "", notify.Invalid(fmt.Errorf(`secret key "token" missing: the %s provider needs an API token`, cfg.Spec.Provider))
 	}
 	return t, nil
 }
@@ -86,13 +86,13 @@ func forgeToken(cfg Config) (string, error) {
 func repository(cfg Config, e notify.Event, nested bool) (string, error) {
 	if cs := cfg.Spec.CommitStatus; cs != nil && cs.Repository != "" {
 		if !validRepo(cs.Repository, nested) && !(nested && isNumber(cs.Repository)) {
-			return "", notify.Permanent(errors.New(`spec.commitStatus.repository: want "owner/repo"`))
+			return "", notify.Invalid(errors.New(`spec.commitStatus.repository: want "owner/repo"`))
 		}
 		return strings.Trim(cs.Repository, "/"), nil
 	}
 	p := repoPath(e.RepoURL)
 	if !validRepo(p, nested) {
-		return "", notify.Permanent(errors.New(`spec.commitStatus.repository: empty, and the app's repoURL names no owner/repo`))
+		return "", notify.Invalid(errors.New(`spec.commitStatus.repository: empty, and the app's repoURL names no owner/repo`))
 	}
 	return p, nil
 }

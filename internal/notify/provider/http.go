@@ -36,7 +36,7 @@ func newPoster(name string, cfg Config) (*poster, error) {
 	if ca := cfg.Secret["ca.crt"]; len(ca) > 0 {
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(ca) {
-			return nil, notify.Permanent(errors.New(`secret key "ca.crt": no PEM certificate in it`))
+			return nil, notify.Invalid(errors.New(`secret key "ca.crt": no PEM certificate in it`))
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
@@ -117,7 +117,7 @@ func address(cfg Config) (value, field string) {
 func secretAddress(cfg Config) (*url.URL, error) {
 	a := strings.TrimSpace(string(cfg.Secret["address"]))
 	if a == "" {
-		return nil, notify.Permanent(errors.New(`secret key "address" missing: the webhook URL is a credential and belongs in the Secret`))
+		return nil, notify.Invalid(errors.New(`secret key "address" missing: the webhook URL is a credential and belongs in the Secret`))
 	}
 	return parseHTTPURL(a, `secret key "address"`)
 }
@@ -128,7 +128,7 @@ func baseAddress(cfg Config, def string) (*url.URL, error) {
 	a, field := address(cfg)
 	if a == "" {
 		if def == "" {
-			return nil, notify.Permanent(fmt.Errorf("spec.address: empty (or set the Secret's address): the %s provider needs the server's URL", cfg.Spec.Provider))
+			return nil, notify.Invalid(fmt.Errorf("spec.address: empty (or set the Secret's address): the %s provider needs the server's URL", cfg.Spec.Provider))
 		}
 		a, field = def, "the default address"
 	}
@@ -146,10 +146,10 @@ func baseAddress(cfg Config, def string) (*url.URL, error) {
 func parseHTTPURL(s, field string) (*url.URL, error) {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, notify.Permanent(fmt.Errorf("%s: not an http(s) URL", field))
+		return nil, notify.Invalid(fmt.Errorf("%s: not an http(s) URL", field))
 	}
 	if u.User != nil {
-		return nil, notify.Permanent(fmt.Errorf("%s: credentials in the URL are not supported (use the Secret's username/password or token)", field))
+		return nil, notify.Invalid(fmt.Errorf("%s: credentials in the URL are not supported (use the Secret's username/password or token)", field))
 	}
 	return u, nil
 }

@@ -58,5 +58,5 @@ func New(cfg Config) (notify.Provider, error) {
 	case v1alpha1.ProviderGitea:
 		return newGitea(cfg)
 	}
-	return nil, notify.Permanent(fmt.Errorf("spec.provider %q: not one of %v", cfg.Spec.Provider, v1alpha1.Providers))
+	return nil, notify.Invalid(fmt.Errorf("spec.provider %q: not one of %v", cfg.Spec.Provider, v1alpha1.Providers))
 }

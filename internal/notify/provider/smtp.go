@@ -46,21 +46,21 @@ const MaxRecipients = 50
 func newSMTP(cfg Config) (*SMTP, error) {
 	addr, field := address(cfg)
 	if addr == "" {
-		return nil, notify.Permanent(errors.New("spec.address: empty (or set the Secret's address): the smtp provider needs the server as host:port"))
+		return nil, notify.Invalid(errors.New("spec.address: empty (or set the Secret's address): the smtp provider needs the server as host:port"))
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || host == "" || port == "" {
-		return nil, notify.Permanent(fmt.Errorf("%s: want host:port", field))
+		return nil, notify.Invalid(fmt.Errorf("%s: want host:port", field))
 	}
 	s := &SMTP{addr: addr, host: host, timeout: cfg.Timeout,
 		user: string(cfg.Secret["username"]), password: string(cfg.Secret["password"])}
 	if (s.user == "") != (s.password == "") {
-		return nil, notify.Permanent(errors.New(`secret keys "username" and "password": set both or neither`))
+		return nil, notify.Invalid(errors.New(`secret keys "username" and "password": set both or neither`))
 	}
 	if ca := cfg.Secret["ca.crt"]; len(ca) > 0 {
 		s.roots = x509.NewCertPool()
 		if !s.roots.AppendCertsFromPEM(ca) {
-			return nil, notify.Permanent(errors.New(`secret key "ca.crt": no PEM certificate in it`))
+			return nil, notify.Invalid(errors.New(`secret key "ca.crt": no PEM certificate in it`))
 		}
 	}
 	if err := s.envelope(cfg); err != nil {
@@ -73,23 +73,23 @@ func newSMTP(cfg Config) (*SMTP, error) {
 func (s *SMTP) envelope(cfg Config) error {
 	em := cfg.Spec.Email
 	if em == nil {
-		return notify.Permanent(errors.New("spec.email: required by the smtp provider (from, to)"))
+		return notify.Invalid(errors.New("spec.email: required by the smtp provider (from, to)"))
 	}
 	from, err := mail.ParseAddress(em.From)
 	if err != nil {
-		return notify.Permanent(fmt.Errorf("spec.email.from: not an email address: %w", err))
+		return notify.Invalid(fmt.Errorf("spec.email.from: not an email address: %w", err))
 	}
 	s.from = from
 	switch {
 	case len(em.To) == 0:
-		return notify.Permanent(errors.New("spec.email.to: empty"))
+		return notify.Invalid(errors.New("spec.email.to: empty"))
 	case len(em.To) > MaxRecipients:
-		return notify.Permanent(fmt.Errorf("spec.email.to: %d recipients, at most %d", len(em.To), MaxRecipients))
+		return notify.Invalid(fmt.Errorf("spec.email.to: %d recipients, at most %d", len(em.To), MaxRecipients))
 	}
 	for i, t := range em.To {
 		a, err := mail.ParseAddress(t)
 		if err != nil {
-			return notify.Permanent(fmt.Errorf("spec.email.to[%d]: not an email address: %w", i, err))
+			return notify.Invalid(fmt.Errorf("spec.email.to[%d]: not an email address: %w", i, err))
 		}
 		s.to = append(s.to, a)
 	}

@@ -71,7 +71,7 @@ type WebhookCounts struct {
 func newWebhook(cfg Config) (*Webhook, error) {
 	a, field := address(cfg)
 	if a == "" {
-		return nil, notify.Permanent(errors.New(`secret key "address" missing (or set spec.address): the webhook provider needs a URL`))
+		return nil, notify.Invalid(errors.New(`secret key "address" missing (or set spec.address): the webhook provider needs a URL`))
 	}
 	u, err := parseHTTPURL(a, field)
 	if err != nil {
@@ -79,7 +79,7 @@ func newWebhook(cfg Config) (*Webhook, error) {
 	}
 	key := cfg.Secret["hmacKey"]
 	if len(key) == 0 {
-		return nil, notify.Permanent(errors.New(`secret key "hmacKey" missing: the webhook provider signs every body`))
+		return nil, notify.Invalid(errors.New(`secret key "hmacKey" missing: the webhook provider signs every body`))
 	}
 	p, err := newPoster("webhook", cfg)
 	if err != nil {

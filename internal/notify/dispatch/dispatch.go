@@ -145,10 +145,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // dispatch hands e to the lane of every Notifier that selects it.
 func (d *Dispatcher) dispatch(ctx context.Context, e notify.Event) {
 	for _, n := range d.notifiers() {
-		if !selects(n, e) {
-			if err := Validate(n); err != nil {
-				d.record(ctx, n, notify.Invalid(err), nil)
-			}
+		ok, err := selects(n, e)
+		if err != nil {
+			d.record(ctx, n, notify.Invalid(err), nil)
+		}
+		if !ok {
 			continue
 		}
 		key := notifierKey(n)

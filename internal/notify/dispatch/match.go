@@ -89,31 +89,35 @@ func notifierKey(n *v1alpha1.Notifier) string {
 
 // selects reports whether the Notifier wants the event: not suspended,
 // the app in its scope and matching names and labels, the kind listed (or
-// none listed), the severity at least its own.
-func selects(n *v1alpha1.Notifier, e notify.Event) bool {
+// none listed), the severity at least its own. A label selector that does
+// not parse selects nothing, and is the error.
+func selects(n *v1alpha1.Notifier, e notify.Event) (bool, error) {
 	s := n.Spec
 	if s.Suspend {
-		return false
+		return false, nil
 	}
 	if n.Namespace != "" && n.Namespace != e.Namespace {
-		return false
+		return false, nil
 	}
 	if n.Namespace == "" && len(s.Apps.Namespaces) > 0 && !slices.ContainsFunc(s.Apps.Namespaces, func(p string) bool { return glob(p, e.Namespace) }) {
-		return false
+		return false, nil
 	}
 	if len(s.Apps.Names) > 0 && !slices.ContainsFunc(s.Apps.Names, func(p string) bool { return glob(p, e.App) }) {
-		return false
+		return false, nil
 	}
 	if s.Apps.Selector != nil {
 		sel, err := metav1.LabelSelectorAsSelector(s.Apps.Selector)
-		if err != nil || !sel.Matches(labels.Set(e.Labels)) {
-			return false
+		if err != nil {
+			return false, fmt.Errorf("spec.apps.selector: %w", err)
+		}
+		if !sel.Matches(labels.Set(e.Labels)) {
+			return false, nil
 		}
 	}
 	if len(s.Events) > 0 && !slices.Contains(s.Events, e.Kind) {
-		return false
+		return false, nil
 	}
-	return notify.SeverityRank(e.Severity) >= notify.SeverityRank(s.Severity)
+	return notify.SeverityRank(e.Severity) >= notify.SeverityRank(s.Severity), nil
 }
 
 // glob matches "*", an exact name, or a pattern with one trailing "*".
@@ -122,15 +126,4 @@ func glob(pattern, name string) bool {
 		return strings.HasPrefix(name, p)
 	}
 	return pattern == name
-}
-
-// Validate names the first error in a Notifier's selection (a bad label
-// selector), for its status.
-func Validate(n *v1alpha1.Notifier) error {
-	if sel := n.Spec.Apps.Selector; sel != nil {
-		if _, err := metav1.LabelSelectorAsSelector(sel); err != nil {
-			return fmt.Errorf("spec.apps.selector: %w", err)
-		}
-	}
-	return nil
 }

@@ -36,8 +36,8 @@ func TestSelects(t *testing.T) {
 	for _, tt := range tests {
 		n := &v1alpha1.Notifier{Spec: tt.spec}
 		n.Name, n.Namespace = "n", tt.ns
-		if got := selects(n, ev); got != tt.want {
-			t.Errorf("%s: selects = %v, want %v", tt.name, got, tt.want)
+		if got, err := selects(n, ev); got != tt.want || err != nil {
+			t.Errorf("%s: selects = %v (%v), want %v", tt.name, got, err, tt.want)
 		}
 	}
 }

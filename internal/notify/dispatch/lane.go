@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -167,16 +166,7 @@ func (d *Dispatcher) secretOf(ctx context.Context, n *v1alpha1.Notifier) (map[st
 	case err != nil:
 		return nil, fmt.Errorf("read Secret %s/%s: %w", ns, ref.Name, err)
 	}
-	return secretData(s), nil
-}
-
-func secretData(s *corev1.Secret) map[string][]byte {
-	out := make(map[string][]byte, len(s.Data)+len(s.StringData))
-	for k, v := range s.Data {
-		out[k] = v
-	}
-	for k, v := range s.StringData {
-		out[k] = []byte(v)
-	}
-	return out
+	// The API server folds stringData into data on write: a read Secret
+	// has data only.
+	return s.Data, nil
 }
